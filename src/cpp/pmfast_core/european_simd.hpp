@@ -1,0 +1,17 @@
+// Vectorised European loops (compiled with -ffast-math; inputs are validated and finite).
+#pragma once
+#include <cstdint>
+
+#include "pmfast_core/options.hpp"
+#include "pmfast_core/pricing.hpp"
+
+namespace pmfast {
+
+// Options [begin, end) of o, BSM (q used as given; black76 callers pass q = r).
+void bsm_block(const OptionArrays& o, bool black76, int64_t begin, int64_t end, double* out);
+
+// Series [begin, end) over the grid; out points at row `begin` of the [n, n_scenarios] matrix.
+void bsm_grid_block(const OptionArrays& o, const ScenarioGrid& grid, bool black76,
+                    int64_t begin, int64_t end, double* out);
+
+}  // namespace pmfast

@@ -1,0 +1,26 @@
+"""pmfast: risk-based portfolio margin (OCC TIMS / FINRA 4210(g)) and the strategy-based
+Regulation T baseline, for whole books, with a C++ core."""
+from pmfast.errors import InputError, PmfastError
+
+try:
+    from pmfast import _core
+except ImportError as exc:  # never fall back to a slow path silently
+    raise ImportError(
+        "pmfast's compiled core (pmfast._core) is missing or failed to load: reinstall with "
+        "`pip install .` (a C++17 compiler is needed), or for a dev checkout run "
+        f"tools/build-inplace.sh. Original error: {exc}") from exc
+
+from pmfast import pricing
+
+__version__ = "0.1.0"
+
+
+def show_config():
+    """How the compiled core was built (compiler, AVX2, OpenMP) and the thread default."""
+    from pmfast._threads import effective_cpu_count
+    config = dict(_core.show_config())
+    config["effective_cpu_count"] = effective_cpu_count()
+    return config
+
+
+__all__ = ["InputError", "PmfastError", "pricing", "show_config", "__version__"]

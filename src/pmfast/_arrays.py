@@ -1,0 +1,43 @@
+"""Turning user arrays into the contiguous columns the core takes (shared by the compiled
+functions and the numpy reference twin, so both see identical inputs)."""
+import numpy as np
+
+from pmfast.errors import InputError
+
+_RIGHT_CODES = {"C": 1, "P": -1, "CALL": 1, "PUT": -1}
+
+
+def right_codes(right):
+    """Array of 'C'/'P' (any case, or 'call'/'put') or +-1 -> int8 array of +1 / -1."""
+    arr = np.asarray(right)
+    if arr.dtype.kind in "iuf":
+        codes = arr.astype(np.int8, copy=False) if arr.dtype.kind != "f" else arr
+        bad = ~np.isin(codes, (1, -1))
+        if bad.any():
+            i = int(np.flatnonzero(bad.ravel())[0])
+            raise InputError(f"right[{i}] = {arr.ravel()[i].item()!r}: must be 'C', 'P', +1 or -1")
+        return np.asarray(codes, dtype=np.int8)
+    flat = arr.ravel()
+    upper = np.char.upper(flat.astype(str))
+    out = np.zeros(flat.shape, dtype=np.int8)
+    for text, code in _RIGHT_CODES.items():
+        out[upper == text] = code
+    bad = out == 0
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"right[{i}] = {str(flat[i])!r}: must be 'C', 'P', +1 or -1")
+    return out.reshape(arr.shape)
+
+
+def broadcast_columns(right, *columns):
+    """Broadcast right and float columns together; return (shape, int8 right, float64 columns),
+    all flattened and C-contiguous."""
+    codes = right_codes(right)
+    floats = [np.asarray(c, dtype=np.float64) for c in columns]
+    try:
+        shape = np.broadcast_shapes(codes.shape, *(f.shape for f in floats))
+    except ValueError as exc:
+        raise InputError(f"arguments do not broadcast together: {exc}") from None
+    codes = np.ascontiguousarray(np.broadcast_to(codes, shape).ravel())
+    floats = [np.ascontiguousarray(np.broadcast_to(f, shape).ravel()) for f in floats]
+    return shape, codes, floats

@@ -1,0 +1,10 @@
+# C++ declarations shared by every binding area.
+from libcpp cimport bool
+from libcpp.string cimport string
+
+
+cdef extern from "pmfast_core/build_info.hpp" namespace "pmfast":
+    string build_compiler()
+    bool build_avx2()
+    bool build_openmp()
+    int openmp_max_threads()

@@ -1,0 +1,106 @@
+"""Vectorised option pricing: numpy arrays in, numpy arrays out, no Python loop per option.
+
+Conventions (spec ``pricing.md``): continuous ``r`` and ``q``, ``T`` in years (ACT/365), values
+per unit of underlying, intrinsic value at ``T = 0``, exact limits at zero volatility. ``right``
+is an array of ``'C'``/``'P'`` or +1/-1. Scalars broadcast.
+
+Examples
+--------
+>>> from pmfast import pricing
+>>> round(float(pricing.bsm("C", 60.0, 65.0, 0.25, 0.08, 0.0, 0.30)), 4)
+2.1334
+"""
+import numpy as np
+
+from pmfast import _core
+from pmfast._arrays import broadcast_columns
+from pmfast._threads import resolve_n_threads
+from pmfast.errors import InputError
+
+# Model codes shared with src/cpp/pmfast_core/options.hpp (enum class Model).
+MODELS = {"bsm": 0, "black76": 1, "bjs1993": 2, "bjs2002": 3, "crr": 4, "fixed_point": 5}
+AMERICAN_MODELS = ("bjs2002", "bjs1993", "crr", "fixed_point")
+DEFAULT_AMERICAN_MODEL = "bjs2002"
+DEFAULT_CRR_STEPS = 200
+
+
+def _model_code(model, allowed):
+    if model not in allowed:
+        raise InputError(f"model must be one of {', '.join(allowed)}; got {model!r}")
+    return MODELS[model]
+
+
+def _price(right, S, K, T, r, q, vol, model, steps, american, n_threads):
+    shape, codes, cols = broadcast_columns(right, S, K, T, r, q, vol)
+    out = np.empty(codes.shape[0], dtype=np.float64)
+    _core.price(codes, *cols, MODELS[model], int(steps), bool(american), out,
+                resolve_n_threads(n_threads))
+    return out.reshape(shape)
+
+
+def bsm(right, S, K, T, r, q, vol, *, n_threads=None):
+    """European option value under Black-Scholes-Merton with a continuous yield ``q``.
+
+    Examples
+    --------
+    >>> round(float(bsm("P", 100.0, 95.0, 0.5, 0.10, 0.05, 0.20)), 4)
+    2.4648
+    """
+    return _price(right, S, K, T, r, q, vol, "bsm", 1, False, n_threads)
+
+
+def black76(right, F, K, T, r, vol, *, n_threads=None):
+    """European option on a future priced at ``F`` (Black 1976), premium discounted at ``r``.
+
+    Examples
+    --------
+    >>> round(float(black76("C", 19.0, 19.0, 0.75, 0.10, 0.28)), 4)
+    1.7011
+    """
+    return _price(right, F, K, T, r, 0.0, vol, "black76", 1, False, n_threads)
+
+
+def american(right, S, K, T, r, q, vol, *, model=DEFAULT_AMERICAN_MODEL, steps=DEFAULT_CRR_STEPS,
+             n_threads=None):
+    """American option value. ``model``: ``"bjs2002"`` (default), ``"bjs1993"``, ``"crr"``
+    (binomial tree with ``steps``) or ``"fixed_point"``."""
+    _model_code(model, AMERICAN_MODELS)
+    return _price(right, S, K, T, r, q, vol, model, steps, True, n_threads)
+
+
+def crr(right, S, K, T, r, q, vol, *, steps=DEFAULT_CRR_STEPS, american=True, n_threads=None):
+    """Cox-Ross-Rubinstein binomial value (Hull's parameterisation), American or European."""
+    return _price(right, S, K, T, r, q, vol, "crr", steps, american, n_threads)
+
+
+def reprice_grid(right, S, K, T, r, q, vol, spot_moves, vol_shifts=None, *,
+                 vol_shift_kind="relative", style="american", model=None, horizon_days=0.0,
+                 steps=DEFAULT_CRR_STEPS, n_threads=None):
+    """Value every series at every scenario of a grid, in one call.
+
+    Returns an array ``[n_series, len(spot_moves) * len(vol_shifts)]``: spot move outer,
+    volatility shift inner. Spot moves are relative (``S * (1 + m)``); a volatility shift is
+    ``vol * (1 + shift)`` (``"relative"``) or ``vol + shift`` (``"absolute"``), floored at 1e-4.
+    ``horizon_days`` shortens every expiry (``T' = max(T - h/365, 0)``).
+    ``style="european"`` uses ``bsm`` (or ``model="black76"``, where ``S`` is the future's
+    price); ``"american"`` uses ``model`` (default ``bjs2002``).
+    """
+    if style == "european":
+        model = model or "bsm"
+        _model_code(model, ("bsm", "black76"))
+    elif style == "american":
+        model = model or DEFAULT_AMERICAN_MODEL
+        _model_code(model, AMERICAN_MODELS)
+    else:
+        raise InputError(f"style must be 'american' or 'european'; got {style!r}")
+    if vol_shift_kind not in ("relative", "absolute"):
+        raise InputError(f"vol_shift_kind must be 'relative' or 'absolute'; got {vol_shift_kind!r}")
+    _, codes, cols = broadcast_columns(right, S, K, T, r, q, vol)
+    moves = np.ascontiguousarray(np.atleast_1d(np.asarray(spot_moves, dtype=np.float64)).ravel())
+    shifts = np.ascontiguousarray(np.atleast_1d(
+        np.asarray([0.0] if vol_shifts is None else vol_shifts, dtype=np.float64)).ravel())
+    out = np.empty((codes.shape[0], moves.shape[0] * shifts.shape[0]), dtype=np.float64)
+    _core.reprice_grid(codes, *cols, moves, shifts, vol_shift_kind == "relative",
+                       float(horizon_days) / 365.0, MODELS[model], int(steps), out,
+                       resolve_n_threads(n_threads))
+    return out
