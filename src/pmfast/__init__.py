@@ -1,5 +1,7 @@
 """pmfast: risk-based portfolio margin (OCC TIMS / FINRA 4210(g)) and the strategy-based
 Regulation T baseline, for whole books, with a C++ core."""
+import importlib
+
 from pmfast.errors import InputError, PmfastError
 
 try:
@@ -14,6 +16,32 @@ from pmfast import pricing
 
 __version__ = "0.1.0"
 
+# Public names and the module that defines each; imported on first use so `import pmfast`
+# stays cheap (the CLI and what-if callers pay only for what they touch).
+_LAZY = {
+    "Book": "pmfast.book",
+    "RuleSet": "pmfast.rules",
+    "portfolio_margin": "pmfast.portfolio",
+    "risk_arrays": "pmfast.portfolio",
+    "generate": "pmfast.generate",
+    "strategy_margin": "pmfast.strategy",
+    "flat_margin": "pmfast.strategy",
+    "compare": "pmfast.compare",
+}
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pmfast' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 def show_config():
     """How the compiled core was built (compiler, AVX2, OpenMP) and the thread default."""
@@ -23,4 +51,4 @@ def show_config():
     return config
 
 
-__all__ = ["InputError", "PmfastError", "pricing", "show_config", "__version__"]
+__all__ = ["InputError", "PmfastError", "pricing", "show_config", "__version__", *_LAZY]

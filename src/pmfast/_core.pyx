@@ -9,3 +9,5 @@ C++ ``InputError`` (a ``std::invalid_argument``) arrives as ValueError and is re
 
 include "_core_common.pxi"
 include "_core_pricing.pxi"
+include "_core_margin.pxi"
+include "_core_regt.pxi"

@@ -41,17 +41,6 @@ void check_grid(const ScenarioGrid& g) {
 }
 }  // namespace
 
-double american_value(Model model, int steps, double right, double S, double K, double T,
-                      double r, double q, double vol) {
-  switch (model) {
-    case Model::bjs1993: return bjs1993_value(right, S, K, T, r, q, vol);
-    case Model::bjs2002: return bjs2002_value(right, S, K, T, r, q, vol);
-    case Model::crr: return crr_value(right, S, K, T, r, q, vol, steps, true);
-    default: break;
-  }
-  throw std::logic_error("american_value: model is not an American model");
-}
-
 void price_options(const OptionArrays& o, Model model, int steps, bool american, double* out,
                    int n_threads) {
   check_model(model, steps);
@@ -97,14 +86,6 @@ void reprice_grid(const OptionArrays& o, const ScenarioGrid& grid, Model model, 
       }
     }
   });
-}
-
-// Default: price each spot on its own. Models with spot-independent work override by model.
-void american_spots(Model model, int steps, double right, const double* spots, int64_t n_spots,
-                    double K, double T, double r, double q, double vol, double* out,
-                    int64_t out_stride) {
-  for (int64_t j = 0; j < n_spots; ++j)
-    out[j * out_stride] = american_value(model, steps, right, spots[j], K, T, r, q, vol);
 }
 
 }  // namespace pmfast

@@ -1,0 +1,1 @@
+# Binding of the regt core (filled in by its issue's work).
