@@ -162,13 +162,18 @@ double bjs_call(bool model2002, double S, double K, double T, double r, double q
   if (S <= 0.0) return 0.0;
   if (K <= 0.0) return q >= 0.0 ? S : S * std::exp(-q * T);  // exercise now, or hold the asset
   if (q <= 0.0) return bsm_value(1.0, S, K, T, r, q, vol);   // never exercised early
-  if (vol * std::sqrt(T) < kTinySd) return zero_vol_value(1.0, S, K, T, r, q, true);
   const double european = bsm_value(1.0, S, K, T, r, q, vol);
+  // At vol sqrt(T) < 1e-7 only an at-the-forward option has time value (~0.4 S vol sqrt(T)),
+  // which the European value carries; the early-exercise part is the deterministic one.
+  if (vol * std::sqrt(T) < kTinySd)
+    return std::fmax(zero_vol_value(1.0, S, K, T, r, q, true), european);
   CallProblem p{S, K, r, r - q, vol, vol * vol, std::log(S), std::log(K)};
   double v = model2002 ? call_2002(p, T) : kNaN;
   // 2002 terms that cannot be formed in double precision (tiny vol, see scaled_bvn): use 1993,
   // which needs no bivariate normal and whose value differs by far less than the vol effect.
   if (!std::isfinite(v)) v = call_1993(p, T);
+  // beta -> 1 (q and r both ~0) sends the boundary to infinity: no early exercise.
+  if (!std::isfinite(v)) v = european;
   v = std::fmax(v, std::fmax(intrinsic, european));
   return std::fmin(v, S);  // a call is never worth more than the asset
 }

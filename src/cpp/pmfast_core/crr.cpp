@@ -66,7 +66,8 @@ double crr_value(double right, double S, double K, double T, double r, double q,
       for (int j = 0; j <= step; ++j) value[j] = pu * value[j + 1] + pd * value[j];
     }
   }
-  return value[0];
+  // The root's spot carries ~n rounding steps of the u multiplications: exercise at exactly S.
+  return american ? std::max(value[0], intrinsic) : value[0];
 }
 
 }  // namespace pmfast
