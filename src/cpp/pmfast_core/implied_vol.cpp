@@ -42,15 +42,19 @@ double implied_vol_european(double price, double right, double S, double K, doub
   if (T <= 0.0) return expiring(price, right, S, K);
   const double fwd = S * std::exp(-q * T);
   const double strike = K * std::exp(-r * T);
-  const double scale = std::max({fwd, strike, 1e-300});
-  const double lower = std::max(right * (fwd - strike), 0.0);
   const double upper = right > 0 ? fwd : strike;
-  if (!(price < upper)) return kNaN;             // vol -> infinity (or S = 0 / K = 0 limits)
-  if (price < lower - kRelTol * scale) return kNaN;  // below the discounted intrinsic value
-  if (price <= lower + kRelTol * scale) return 0.0;
-  // Invert the out-of-the-money option (parity), whose price carries the time value only.
+  if (!(price < upper)) return kNaN;  // vol -> infinity (or the S = 0 / K = 0 limits)
+  // Invert the out-of-the-money option (parity), whose price is pure time value: an OTM price is
+  // used as given (however tiny), an ITM price loses its forward intrinsic value first, and a
+  // few ulps of that subtraction's rounding count as zero time value.
   const double otm_right = fwd >= strike ? -1.0 : 1.0;
-  const double target = right == otm_right ? price : price - right * (fwd - strike);
+  double target = price;
+  if (right != otm_right) {
+    target = price - right * (fwd - strike);
+    const double noise = kRelTol * std::max(price, 1e-300);
+    if (target < -noise) return kNaN;  // below the discounted intrinsic value
+    if (target <= noise) return 0.0;
+  }
   if (!(target > 0.0)) return 0.0;
   const double x = std::log(fwd / strike);
   const double log_target = std::log(target);
