@@ -291,7 +291,7 @@ def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None):
     if rules.concentration is not None:
         lev = _np(book.underlyings.column("leverage")).astype(np.float64)
         moves = np.maximum(lev[:, None] * _concentration_set(rules)[None, :], -1.0)
-        flat = ScenarioSet(name="concentration", points=2)
+        flat = ScenarioSet(name="concentration", points=4)  # 4 moves given explicitly
         pnl, _ = risk_array(book, rules, inputs, vol.vol, moves, flat, skip=vol.bad, n_threads=nt)
         pnl = np.ascontiguousarray(np.nan_to_num(pnl, nan=0.0))
         concentration = _core.margin_concentration(*layout.args(), pnl,
