@@ -39,6 +39,7 @@ struct Dense {
   const double* A;
   const double* b;
   const double* s;
+  const char* hyper;  // column has 3+ legs (branch on these first)
   double a(int r, int t) const { return A[static_cast<size_t>(r) * n + t]; }
 };
 
@@ -224,14 +225,19 @@ bool branch_and_bound(const Dense& P, int64_t max_nodes, PackingWorkspace& ws, d
     const double bound = objective(P, lo.data()) + smax * lp_value;
     if (bound <= incumbent + tol) continue;
 
+    // Branch on a multi-leg template first: once those are integral the two-leg part is a
+    // bipartite b-matching whose LP vertices are integral, so two-leg columns rarely need it.
     int branch = -1;
-    double most = kIntTol;
-    for (int t = 0; t < n; ++t) {
-      const double v = lo[t] + y[t];
-      const double frac = std::fabs(v - std::round(v));
-      if (frac > most) {
-        most = frac;
-        branch = t;
+    for (int pass = 0; pass < 2 && branch < 0; ++pass) {
+      double most = kIntTol;
+      for (int t = 0; t < n; ++t) {
+        if (pass == 0 && !P.hyper[t]) continue;
+        const double v = lo[t] + y[t];
+        const double frac = std::fabs(v - std::round(v));
+        if (frac > most) {
+          most = frac;
+          branch = t;
+        }
       }
     }
     // heuristic: round the LP point down (feasible: A >= 0), then fill greedily
@@ -312,18 +318,104 @@ bool for_each_component(const std::vector<RegtItem>& items,
       for (int k = 0; k < col.n_legs; ++k)
         ws.A[static_cast<size_t>(ws.row_local[col.item[k]]) * n + t] += col.ratio[k];
     }
+    // A row whose every use has the same ratio r (stock: M shares per contract) holds
+    // floor(cap / r) whole uses: rescaling it to ratio 1 is exact for integers and makes the
+    // LP tighter (the two-leg part becomes a 0/1 bipartite incidence matrix).
+    for (int r = 0; r < m; ++r) {
+      double ratio = 0.0;
+      bool single = true;
+      for (int t = 0; t < n && single; ++t) {
+        const double a = ws.A[static_cast<size_t>(r) * n + t];
+        if (a == 0.0) continue;
+        if (ratio == 0.0) ratio = a;
+        single = a == ratio;
+      }
+      if (!single || ratio <= 1.0) continue;
+      ws.b[r] = std::floor((ws.b[r] + kFitTol) / ratio);
+      for (int t = 0; t < n; ++t)
+        if (ws.A[static_cast<size_t>(r) * n + t] != 0.0) ws.A[static_cast<size_t>(r) * n + t] = 1.0;
+    }
+    ws.hyper.resize(n);
+    for (int t = 0; t < n; ++t) ws.hyper[t] = columns[ws.comp_cols[t]].n_legs >= 3;
     ws.x.assign(n, 0.0);
-    const Dense P{m, n, ws.A.data(), ws.b.data(), ws.s.data()};
+    const Dense P{m, n, ws.A.data(), ws.b.data(), ws.s.data(), ws.hyper.data()};
     proven = solve(P, ws.x.data()) && proven;
     for (int t = 0; t < n; ++t) x[ws.comp_cols[t]] = ws.x[t];
   }
   return proven;
 }
 
+// Best saving of a packing of `cand` columns into the legs of `target` (tiny: <= 4 legs).
+void best_split(const std::vector<RegtColumn>& cols, const std::vector<int>& cand, size_t i,
+                const RegtColumn& target, double* room, double saving, double& best) {
+  best = std::max(best, saving);
+  for (size_t k = i; k < cand.size(); ++k) {
+    const RegtColumn& c = cols[cand[k]];
+    bool fits = true;
+    for (int l = 0; l < c.n_legs && fits; ++l) {
+      int j = 0;
+      while (target.item[j] != c.item[l]) ++j;
+      fits = room[j] + kFitTol >= c.ratio[l];
+    }
+    if (!fits) continue;
+    for (int l = 0; l < c.n_legs; ++l)
+      for (int j = 0; j < target.n_legs; ++j)
+        if (target.item[j] == c.item[l]) room[j] -= c.ratio[l];
+    best_split(cols, cand, k, target, room, saving + c.saving, best);  // k: reuse allowed
+    for (int l = 0; l < c.n_legs; ++l)
+      for (int j = 0; j < target.n_legs; ++j)
+        if (target.item[j] == c.item[l]) room[j] += c.ratio[l];
+  }
+}
+
+// A template of 3+ legs is dominated when smaller templates on the same legs save as much:
+// any solution using it can swap each unit for that split without losing, so dropping it
+// keeps an optimal solution (ties are dropped too: the simpler decomposition is reported).
+bool dominated(const std::vector<RegtColumn>& cols, size_t t) {
+  const RegtColumn& target = cols[t];
+  if (target.n_legs < 3) return false;
+  std::vector<int> cand;
+  for (size_t c = 0; c < cols.size(); ++c) {
+    if (c == t || cols[c].n_legs >= target.n_legs) continue;
+    bool inside = true;
+    for (int l = 0; l < cols[c].n_legs && inside; ++l) {
+      inside = false;
+      for (int j = 0; j < target.n_legs; ++j)
+        inside |= target.item[j] == cols[c].item[l] && cols[c].ratio[l] <= target.ratio[j];
+    }
+    if (inside) cand.push_back(static_cast<int>(c));
+  }
+  double room[4];
+  for (int j = 0; j < 4; ++j) room[j] = target.ratio[j];
+  double best = 0.0;
+  best_split(cols, cand, 0, target, room, 0.0, best);
+  return target.saving <= best + 1e-9 * std::max(1.0, target.saving);
+}
+
 }  // namespace
+
+bool solve_kept(const std::vector<RegtItem>& items, const std::vector<RegtColumn>& columns,
+                int64_t max_nodes, PackingWorkspace& ws, std::vector<double>& x);
 
 bool solve_packing(const std::vector<RegtItem>& items, const std::vector<RegtColumn>& columns,
                    int64_t max_nodes, PackingWorkspace& ws, std::vector<double>& x) {
+  // Columns dominated by a split of their own legs never need to be used.
+  ws.keep.resize(columns.size());
+  ws.kept.clear();
+  for (size_t t = 0; t < columns.size(); ++t) {
+    ws.keep[t] = !dominated(columns, t);
+    if (ws.keep[t]) ws.kept.push_back(columns[t]);
+  }
+  std::vector<double> xk;
+  const bool proven = solve_kept(items, ws.kept, max_nodes, ws, xk);
+  x.assign(columns.size(), 0.0);
+  for (size_t t = 0, k = 0; t < columns.size(); ++t)
+    if (ws.keep[t]) x[t] = xk[k++];
+  return proven;
+}
+
+bool solve_kept(const std::vector<RegtItem>& items, const std::vector<RegtColumn>& columns,
+                int64_t max_nodes, PackingWorkspace& ws, std::vector<double>& x) {
   return for_each_component(items, columns, ws, x, [&](const Dense& P, double* xc) {
     if (P.n == 1) {  // a single template: as many units as fit
       xc[0] = fit(P, 0, P.b);

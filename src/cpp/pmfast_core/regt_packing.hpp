@@ -15,6 +15,8 @@ struct PackingWorkspace {
   std::vector<int> parent, comp_rows, comp_cols, row_local;
   std::vector<double> A, b, s, x, tableau, lp_y, bounds, resid, best, work_b;
   std::vector<int> basis, order;
+  std::vector<char> hyper, keep;
+  std::vector<RegtColumn> kept;
 };
 
 // Optimal units per column (x.size() == columns.size()). Returns false when the node budget
