@@ -1,0 +1,121 @@
+"""From :class:`~pmfast.strategy.legs.LegColumns` to per-group Reg T requirements: sort legs into
+(account, underlying) groups, turn the rule set into per-group rates, one C++ call."""
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+
+from pmfast import _core
+from pmfast.errors import InputError
+from pmfast.strategy.legs import KIND_CALL, KIND_OTHER, KIND_PUT, KIND_STOCK, add_months
+from pmfast.strategy.rules import TEMPLATES
+
+STRATEGY_NAMES = tuple(_core.regt_strategy_names())
+METHODS = {"optimal": 0, "greedy": 1}
+EPOCH = datetime.date(1970, 1, 1)
+
+
+def _check_whole_contracts(legs):
+    is_option = (legs.kind == KIND_CALL) | (legs.kind == KIND_PUT)
+    bad = is_option & (legs.quantity != np.round(legs.quantity))
+    if bad.any():
+        idx = np.flatnonzero(bad)[:5]
+        ids = ", ".join(f"{legs.account_ids[legs.account[i]]}/{legs.instrument[i]}"
+                        f" ({legs.quantity[i]:g})" for i in idx)
+        raise InputError("positions: column 'quantity' must be a whole number of contracts for "
+                         f"options; first offending (account/instrument): {ids}")
+
+
+def group_rates(legs, rules, group_underlying):
+    """Per-group rates of the rule set, scaled by each underlying's leverage."""
+    gt = legs.group_type[group_underlying]
+    lev = np.abs(legs.leverage[group_underlying])
+    naked_rate = np.empty(len(gt))
+    naked_min = np.empty(len(gt))
+    for name, rates in rules.naked.items():
+        sel = gt == name
+        naked_rate[sel] = rates.rate
+        naked_min[sel] = rates.minimum
+    if rules.options.leverage_scales_naked:
+        naked_rate *= lev
+        naked_min *= lev
+    s = rules.stock
+    cap = s.maintenance_rate_cap
+    scale_m = lev if s.leverage_scales_maintenance else np.ones_like(lev)
+    scale_i = lev if s.leverage_scales_initial else np.ones_like(lev)
+    return {
+        "underlying_price": legs.underlying_price[group_underlying].astype(np.float64),
+        "naked_rate": naked_rate,
+        "naked_minimum": naked_min,
+        "long_initial": np.minimum(s.long_initial * scale_i, 1.0),
+        "long_maintenance": np.minimum(s.long_maintenance * scale_m, cap),
+        "short_initial": s.short_initial * scale_i,
+        "short_maintenance": np.minimum(s.short_maintenance * scale_m, cap),
+        "short_low_maintenance": np.maximum(np.minimum(s.short_low_price_maintenance * scale_m,
+                                                       cap), s.short_low_price_maintenance),
+    }
+
+
+def core_params(rules, method):
+    if method not in METHODS:
+        raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    enabled = 0
+    for name in rules.pairing.strategies:
+        enabled |= 1 << STRATEGY_NAMES.index(name)
+    h, s = rules.hedges, rules.stock
+    return {
+        "short_price_threshold": s.low_price_threshold,
+        "short_floor_per_share": s.short_floor_per_share,
+        "short_low_floor_per_share": s.short_low_price_floor_per_share,
+        "naked_floor_per_share": rules.options.naked_floor_per_share,
+        "protective_put_strike_rate": h.protective_put_strike_rate,
+        "protective_call_strike_rate": h.protective_call_strike_rate,
+        "collar_put_strike_rate": h.collar_put_strike_rate,
+        "conversion_strike_rate": h.conversion_strike_rate,
+        "reverse_conversion_strike_rate": h.reverse_conversion_strike_rate,
+        "enabled": enabled,
+        "max_nodes": rules.pairing.max_nodes,
+        "method": METHODS[method],
+    }
+
+
+class GroupedLegs:
+    """Legs that Reg T margins (stock and listed options, non-zero), sorted by group."""
+
+    def __init__(self, legs, rules):
+        _check_whole_contracts(legs)
+        keep = (legs.quantity != 0) & (legs.kind != KIND_OTHER)
+        idx = np.flatnonzero(keep)
+        # group by (account, underlying); inside a group stock first, then by right/expiry/strike
+        order = np.lexsort((legs.strike[idx], legs.expiry[idx], legs.kind[idx],
+                            legs.underlying[idx], legs.account[idx]))
+        self.index = idx[order]                 # rows of `legs`, in core order
+        acc = legs.account[self.index]
+        und = legs.underlying[self.index]
+        starts = np.flatnonzero(np.r_[True, (acc[1:] != acc[:-1]) | (und[1:] != und[:-1])]) \
+            if len(acc) else np.zeros(0, dtype=np.int64)
+        self.offsets = np.r_[starts, len(acc)].astype(np.int64)
+        self.group_account = acc[starts].astype(np.int64)
+        self.group_underlying = und[starts].astype(np.int64)
+        leaps_cutoff = (add_months(legs.as_of, rules.options.leaps_months) - EPOCH).days
+        k = legs.kind[self.index]
+        is_option = k != KIND_STOCK
+        expiry = legs.expiry[self.index]
+        self.core_legs = {
+            "kind": np.ascontiguousarray(k, dtype=np.int8),
+            "strike": np.ascontiguousarray(np.where(is_option, legs.strike[self.index], 0.0)),
+            "expiry": np.ascontiguousarray(expiry, dtype=np.int32),
+            "multiplier": np.ascontiguousarray(legs.multiplier[self.index], dtype=np.float64),
+            "price": np.ascontiguousarray(legs.price[self.index], dtype=np.float64),
+            "quantity": np.ascontiguousarray(legs.quantity[self.index], dtype=np.float64),
+            "long_rate": np.where(expiry > leaps_cutoff, rules.options.leaps_requirement,
+                                  rules.options.long_requirement).astype(np.float64),
+        }
+        self.rates = group_rates(legs, rules, self.group_underlying)
+        self.rates["offsets"] = self.offsets
+
+
+def run_core(grouped, rules, method, n_threads):
+    return _core.regt_margin(grouped.core_legs, grouped.rates, core_params(rules, method),
+                             n_threads)

@@ -1,0 +1,145 @@
+"""Result tables of :func:`pmfast.strategy_margin`: per-account figures (computed at once) and
+the strategy rows (built on first access: at overnight scale they are tens of millions)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pmfast.strategy.engine import STRATEGY_NAMES
+from pmfast.strategy.legs import KIND_CALL, KIND_OTHER, KIND_PUT, KIND_STOCK
+
+BASIS_NAMES = ("initial", "maintenance")
+
+
+def _per_account(codes, weights, n_accounts):
+    return np.bincount(codes, weights=weights, minlength=n_accounts).astype(np.float64)
+
+
+def account_table(legs, grouped, core, rules):
+    """One row per account in ``legs.account_ids`` (accounts with nothing get zeros)."""
+    n = len(legs.account_ids)
+    ga = grouped.group_account
+    gross_i = _per_account(ga, core["gross_initial"], n)
+    gross_m = _per_account(ga, core["gross_maintenance"], n)
+    q, kind, acc = legs.quantity, legs.kind, legs.account
+    value = q * legs.price * legs.multiplier
+    is_opt = (kind == KIND_CALL) | (kind == KIND_PUT)
+    proceeds = _per_account(acc, np.where(is_opt & (q < 0), -value, 0.0), n)
+    long_opt = _per_account(acc, np.where(is_opt & (q > 0), value, 0.0), n)
+    is_stock = kind == KIND_STOCK
+    long_stock = _per_account(acc, np.where(is_stock & (q > 0), value, 0.0), n)
+    short_stock = _per_account(acc, np.where(is_stock & (q < 0), -value, 0.0), n)
+    unmargined = np.bincount(acc[(kind == KIND_OTHER) & (q != 0)], minlength=n)
+    margined = np.bincount(ga, minlength=n) > 0
+    proven = np.ones(n, dtype=bool)
+    not_proven = core["proven"] != 3
+    proven[ga[not_proven]] = False
+    return pd.DataFrame({
+        "account": legs.account_ids.astype(str),
+        "initial": gross_i - proceeds,
+        "maintenance": gross_m - proceeds,
+        "gross_initial": gross_i,
+        "gross_maintenance": gross_m,
+        "short_option_proceeds": proceeds,
+        "long_option_value": long_opt,
+        "long_stock_value": long_stock,
+        "short_stock_value": short_stock,
+        "minimum_equity": np.where(margined, rules.account.minimum_equity, 0.0),
+        "unmargined_positions": unmargined.astype(np.int64),
+        "pairing_optimal": proven,
+    })
+
+
+def _legs_text(instrument, leg_rows, ratio):
+    """'+1 IBM C100, -1 IBM C105' per row (pyarrow string kernels, no Python loop per row)."""
+    parts = []
+    for k in range(leg_rows.shape[1]):
+        used = leg_rows[:, k] >= 0
+        ids = pa.array(np.where(used, instrument[np.where(used, leg_rows[:, k], 0)], None),
+                       type=pa.string())
+        r = ratio[:, k]
+        num = pc.cast(pa.array(np.abs(r)), pa.string())
+        num = pc.replace_substring_regex(num, r"\.0$", "")
+        sign = pa.array(np.where(r > 0, "+", "-"))
+        parts.append(pc.binary_join_element_wise(sign, num, " ", ids, ""))
+    text = parts[0]
+    for p in parts[1:]:
+        text = pc.binary_join_element_wise(text, p, ", ",
+                                           null_handling="skip")
+    return text.to_numpy(zero_copy_only=False)
+
+
+def strategy_table(legs, grouped, core):
+    basis = core["row_basis"]
+    # basis 2 rows hold for both bases: list them once under each
+    take_i = np.flatnonzero(basis != 1)
+    take_m = np.flatnonzero(basis != 0)
+    rows = np.r_[take_i, take_m]
+    row_basis = np.r_[np.zeros(len(take_i), np.int8), np.ones(len(take_m), np.int8)]
+    group = core["row_group"][rows]
+    order = np.lexsort((rows, row_basis, group))
+    rows, row_basis, group = rows[order], row_basis[order], group[order]
+    leg_rows = core["row_legs"][rows]
+    ratio = core["row_ratio"][rows]
+    units = core["row_units"][rows]
+    global_leg = np.where(leg_rows >= 0, grouped.index[np.where(leg_rows >= 0, leg_rows, 0)], -1)
+    short_value = np.zeros(len(rows))
+    for k in range(4):
+        li = np.where(global_leg[:, k] >= 0, global_leg[:, k], 0)
+        is_opt = (legs.kind[li] == KIND_CALL) | (legs.kind[li] == KIND_PUT)
+        short = (global_leg[:, k] >= 0) & is_opt & (ratio[:, k] < 0)
+        short_value += np.where(short, -ratio[:, k] * units * legs.price[li] * legs.multiplier[li],
+                                0.0)
+    requirement = core["row_requirement"][rows]
+    names = np.array(STRATEGY_NAMES, dtype=object)
+    return pd.DataFrame({
+        "account": legs.account_ids[grouped.group_account[group]].astype(str),
+        "underlying": legs.underlying_ids[grouped.group_underlying[group]].astype(str),
+        "basis": np.array(BASIS_NAMES, dtype=object)[row_basis],
+        "strategy": names[core["row_strategy"][rows]],
+        "legs": _legs_text(legs.instrument.astype(str), global_leg, ratio)
+        if len(rows) else np.array([], dtype=object),
+        "units": units,
+        "requirement": requirement,
+        "short_proceeds": short_value,
+        "net_requirement": requirement - short_value,
+    })
+
+
+class StrategyResult:
+    """What :func:`pmfast.strategy_margin` returns.
+
+    Attributes
+    ----------
+    accounts : pandas.DataFrame
+        One row per account: ``account``, ``initial`` and ``maintenance`` (net of short option
+        proceeds), ``gross_initial``/``gross_maintenance`` (before proceeds),
+        ``short_option_proceeds``, ``long_option_value``, ``long_stock_value``,
+        ``short_stock_value``, ``minimum_equity`` (the $2,000 to carry margin positions, reported
+        not added), ``unmargined_positions`` (futures and future options, outside Reg T) and
+        ``pairing_optimal`` (False only if a branch-and-bound node budget ran out).
+    strategies : pandas.DataFrame
+        The decomposition chosen, one row per (basis, strategy, legs): ``account``,
+        ``underlying``, ``basis`` (initial|maintenance), ``strategy``, ``legs`` (signed ratio
+        per unit and instrument), ``units``, ``requirement`` (before proceeds),
+        ``short_proceeds``, ``net_requirement``. Built on first access.
+    """
+
+    def __init__(self, legs, grouped, core, rules, method):
+        self.rules = rules
+        self.method = method
+        self._legs, self._grouped, self._core = legs, grouped, core
+        self.accounts = account_table(legs, grouped, core, rules)
+        self._strategies = None
+
+    @property
+    def strategies(self):
+        if self._strategies is None:
+            self._strategies = strategy_table(self._legs, self._grouped, self._core)
+        return self._strategies
+
+    def __repr__(self):
+        return (f"StrategyResult(rules={self.rules.name!r}, method={self.method!r}, "
+                f"accounts={len(self.accounts)})")
