@@ -77,7 +77,7 @@ def _vol(pos, book, rules):
             solved = float(np.asarray(pricing.implied_vol(
                 row["i_price"], int(row["i_right_code"]), spot, row["i_strike"], row["i_T"],
                 book.rate, q, style=style, model=model, steps=rules.crr_steps)))
-        if np.isfinite(solved) and solved > 0:
+        if np.isfinite(solved) and solved >= 0:
             vol[i] = solved
         elif pd.notna(row["u_volatility"]):
             vol[i] = row["u_volatility"]
