@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from pmfast import pricing
+from test_bench_pricing import _book  # the same realistic book as the pricing benchmarks
 
 ql = pytest.importorskip("QuantLib")
 
@@ -31,16 +32,6 @@ N_SERIES = 100_000
 MOVES = np.linspace(-0.15, 0.15, 10)
 MODELS = {"fixed_point": {}, "crr100": dict(steps=100), "crr200": dict(steps=200), "bjs2002": {}}
 RATES = {}  # model -> M valuations/s (median)
-
-
-def _book(n, seed=1):
-    """Realistic series: strikes 70-130% of spot, a week to two years, vol 10-80% with skew."""
-    rng = np.random.default_rng(seed)
-    S = rng.uniform(20, 500, n)
-    K = S * rng.uniform(0.7, 1.3, n)
-    T = rng.integers(1, 730, n) / 365.0
-    vol = np.clip(0.25 + 0.4 * (1 - K / S) + rng.normal(0, 0.05, n), 0.1, 0.8)
-    return rng.choice(np.array([1, -1], np.int8), n), S, K, T, 0.04, 0.012, vol
 
 
 def _model_name(label):
