@@ -4,10 +4,6 @@ measured in the same session (machines here are shared and noisy: ratios travel,
 _RATES = {}
 
 
-def pytest_benchmark_update_json(config, benchmarks, output_json):  # pragma: no cover
-    pass
-
-
 def pytest_runtest_teardown(item):
     fixture = getattr(item, "funcargs", {}).get("benchmark")
     info = getattr(fixture, "extra_info", None) or {}

@@ -42,8 +42,8 @@ inline double scaled_cdf(double log_scale, double x) {
 // but needs log M, which has no cheap accurate form in the far tail: the term is dropped when
 // it is provably negligible (bounded by exp(log_scale) N(min(a, b))) and reported as NaN
 // otherwise, so the caller can fall back.
-inline double scaled_bvn(double log_scale, double a, double b, double rho) {
-  if (log_scale < kMaxDirectLog) return std::exp(log_scale) * bvn_cdf(a, b, rho);
+inline double scaled_bvn(double log_scale, double a, double b, bool negative_rho) {
+  if (log_scale < kMaxDirectLog) return std::exp(log_scale) * bvn_cdf_bjs(a, b, negative_rho);
   const double bound = log_scale + log_norm_cdf(std::fmin(a, b));
   return bound < -745.0 ? 0.0 : kNaN;
 }
@@ -79,14 +79,14 @@ double psi(const CallProblem& p, double log_pre, double T, double gamma, double 
   const double f2 = (2.0 * lI2 - p.lS - lH + mu * T) / sd;
   const double f3 = (2.0 * lI1 - p.lS - lH + mu * T) / sd;
   const double f4 = (p.lS + 2.0 * lI1 - lH - 2.0 * lI2 + mu * T) / sd;
-  const double rho = std::sqrt(t1 / T);
   const double lambda = -p.r + gamma * p.b + 0.5 * gamma * (gamma - 1.0) * p.v2;
   const double kappa = 2.0 * p.b / p.v2 + (2.0 * gamma - 1.0);
   const double base = log_pre + lambda * T;
-  return scaled_bvn(base, -e1, -f1, rho) -
-         scaled_bvn(base + kappa * (lI2 - p.lS), -e2, -f2, rho) -
-         scaled_bvn(base + kappa * (lI1 - p.lS), -e3, -f3, -rho) +
-         scaled_bvn(base + kappa * (lI1 - lI2), -e4, -f4, -rho);
+  // rho = sqrt(t1 / T) = kBjsRho for every option (t1 is a fixed fraction of T).
+  return scaled_bvn(base, -e1, -f1, false) -
+         scaled_bvn(base + kappa * (lI2 - p.lS), -e2, -f2, false) -
+         scaled_bvn(base + kappa * (lI1 - p.lS), -e3, -f3, true) +
+         scaled_bvn(base + kappa * (lI1 - lI2), -e4, -f4, true);
 }
 
 // beta = (1/2 - b/vol^2) + sqrt((b/vol^2 - 1/2)^2 + 2r/vol^2), written without cancellation.
