@@ -1,1 +1,150 @@
-# Binding of the margin core (filled in by its issue's work).
+# Binding of the portfolio-margin aggregation: shapes are checked here with the GIL, then one
+# nogil C++ call per batch.
+from libc.stdint cimport int32_t, int64_t
+from pmfast._cpp_margin cimport (MarginLayout, RiskArray, MinimumRule, MarginOutput,
+                                 portfolio_margin as c_portfolio_margin,
+                                 concentration_overlay as c_concentration_overlay)
+
+import numpy as _np
+
+
+cdef const double* _dptr(const double[::1] a):
+    if a.shape[0] == 0:
+        return NULL
+    return &a[0]
+
+
+cdef double* _wptr(double[::1] a):
+    if a.shape[0] == 0:
+        return NULL
+    return &a[0]
+
+
+cdef int32_t* _iptr(int32_t[::1] a):
+    if a.shape[0] == 0:
+        return NULL
+    return &a[0]
+
+
+cdef double* _mptr(double[:, ::1] a):
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        return NULL
+    return &a[0, 0]
+
+
+cdef MarginLayout _layout(const int32_t[::1] instrument, const double[::1] quantity,
+                          const int64_t[::1] class_start, const int64_t[::1] group_start,
+                          const int64_t[::1] account_start, const double[::1] group_offset) except *:
+    if quantity.shape[0] != instrument.shape[0]:
+        raise InputError(f"quantity has length {quantity.shape[0]}, expected {instrument.shape[0]}")
+    for name, arr in (("class_start", class_start), ("group_start", group_start),
+                      ("account_start", account_start)):
+        if arr.shape[0] < 1:
+            raise InputError(f"{name} must hold at least one offset")
+    if group_offset.shape[0] != group_start.shape[0] - 1:
+        raise InputError(f"group_offset has length {group_offset.shape[0]}, expected "
+                         f"{group_start.shape[0] - 1}")
+    cdef MarginLayout l
+    l.n_positions = instrument.shape[0]
+    l.instrument = NULL
+    if l.n_positions > 0:
+        l.instrument = &instrument[0]
+    l.quantity = _dptr(quantity)
+    l.class_start = &class_start[0]
+    l.n_class_rows = class_start.shape[0] - 1
+    l.group_start = &group_start[0]
+    l.n_group_rows = group_start.shape[0] - 1
+    l.account_start = &account_start[0]
+    l.n_accounts = account_start.shape[0] - 1
+    l.group_offset = _dptr(group_offset)
+    return l
+
+
+cdef RiskArray _risk(const double[:, ::1] pnl) except *:
+    cdef RiskArray r
+    r.n_instruments = pnl.shape[0]
+    r.n_scenarios = pnl.shape[1]
+    r.pnl = NULL
+    if pnl.shape[0] > 0 and pnl.shape[1] > 0:
+        r.pnl = &pnl[0, 0]
+    return r
+
+
+def margin_aggregate(const int32_t[::1] instrument, const double[::1] quantity,
+                     const int64_t[::1] class_start, const int64_t[::1] group_start,
+                     const int64_t[::1] account_start, const double[::1] group_offset,
+                     const double[:, ::1] pnl, const double[::1] min_per_unit,
+                     const double[::1] min_long_cap, bint keep_class_pnl, bint keep_group_net,
+                     int n_threads):
+    """Aggregate sorted positions into class, group and account results (see aggregate.hpp).
+
+    Returns a dict of numpy arrays."""
+    cdef MarginLayout l = _layout(instrument, quantity, class_start, group_start, account_start,
+                                  group_offset)
+    cdef RiskArray r = _risk(pnl)
+    if min_per_unit.shape[0] != r.n_instruments or min_long_cap.shape[0] != r.n_instruments:
+        raise InputError(f"minimum arrays must have one entry per risk-array row "
+                         f"({r.n_instruments})")
+    cdef int64_t S = r.n_scenarios
+    res = {
+        "class_pnl": _np.empty((l.n_class_rows if keep_class_pnl else 0, S)),
+        "group_net": _np.empty((l.n_group_rows if keep_group_net else 0, S)),
+        "group_risk": _np.empty(l.n_group_rows),
+        "group_minimum": _np.empty(l.n_group_rows),
+        "group_requirement": _np.empty(l.n_group_rows),
+        "group_worst": _np.empty(l.n_group_rows, dtype=_np.int32),
+        "account_risk": _np.empty(l.n_accounts),
+        "account_minimum": _np.empty(l.n_accounts),
+        "account_requirement": _np.empty(l.n_accounts),
+        "account_worst_group": _np.empty(l.n_accounts, dtype=_np.int32),
+    }
+    cdef double[:, ::1] class_pnl = res["class_pnl"]
+    cdef double[:, ::1] group_net = res["group_net"]
+    cdef double[::1] g_risk = res["group_risk"]
+    cdef double[::1] g_min = res["group_minimum"]
+    cdef double[::1] g_req = res["group_requirement"]
+    cdef int32_t[::1] g_worst = res["group_worst"]
+    cdef double[::1] a_risk = res["account_risk"]
+    cdef double[::1] a_min = res["account_minimum"]
+    cdef double[::1] a_req = res["account_requirement"]
+    cdef int32_t[::1] a_worst = res["account_worst_group"]
+    cdef MarginOutput o
+    o.class_pnl = _mptr(class_pnl)
+    o.group_net = _mptr(group_net)
+    o.group_risk = _wptr(g_risk)
+    o.group_minimum = _wptr(g_min)
+    o.group_requirement = _wptr(g_req)
+    o.group_worst = _iptr(g_worst)
+    o.account_risk = _wptr(a_risk)
+    o.account_minimum = _wptr(a_min)
+    o.account_requirement = _wptr(a_req)
+    o.account_worst_group = _iptr(a_worst)
+    cdef MinimumRule m
+    m.per_unit = _dptr(min_per_unit)
+    m.long_cap = _dptr(min_long_cap)
+    try:
+        with nogil:
+            c_portfolio_margin(l, r, m, o, n_threads)
+    except Exception as exc:
+        raise _translate(exc) from None
+    return res
+
+
+def margin_concentration(const int32_t[::1] instrument, const double[::1] quantity,
+                         const int64_t[::1] class_start, const int64_t[::1] group_start,
+                         const int64_t[::1] account_start, const double[::1] group_offset,
+                         const double[:, ::1] pnl, int largest, int n_threads):
+    """Concentration overlay per account (see aggregate.hpp); pnl has 4 columns."""
+    cdef MarginLayout l = _layout(instrument, quantity, class_start, group_start, account_start,
+                                  group_offset)
+    cdef RiskArray r = _risk(pnl)
+    out = _np.empty(l.n_accounts)
+    cdef double[::1] o = out
+    if l.n_accounts == 0:
+        return out
+    try:
+        with nogil:
+            c_concentration_overlay(l, r, largest, &o[0], n_threads)
+    except Exception as exc:
+        raise _translate(exc) from None
+    return out

@@ -1,6 +1,7 @@
 # Binding of the pricing core: batch pricing and scenario repricing.
 from pmfast._cpp_pricing cimport (Model, OptionArrays, ScenarioGrid, price_options as c_price_options,
-                                  reprice_grid as c_reprice_grid)
+                                  reprice_grid as c_reprice_grid,
+                                  implied_vol_options as c_implied_vol_options)
 
 
 cdef OptionArrays _option_arrays(const signed char[::1] right, const double[::1] S,
@@ -64,5 +65,23 @@ def reprice_grid(const signed char[::1] right, const double[::1] S, const double
     try:
         with nogil:
             c_reprice_grid(o, g, <Model>model, steps, &out[0, 0], n_threads)
+    except Exception as exc:
+        raise _translate(exc) from None
+
+
+def implied_vol(const double[::1] price, const signed char[::1] right, const double[::1] S,
+                const double[::1] K, const double[::1] T, const double[::1] r,
+                const double[::1] q, int model, int steps, bint american, double[::1] out,
+                int n_threads):
+    """Fill out[i] with the volatility reproducing price[i] (NaN where none does)."""
+    # The price column takes the vol slot for the shape checks; the core never reads o.vol.
+    cdef OptionArrays o = _option_arrays(right, S, K, T, r, q, price)
+    if out.shape[0] != o.n:
+        raise InputError(f"out has length {out.shape[0]}, expected {o.n}")
+    if o.n == 0:
+        return
+    try:
+        with nogil:
+            c_implied_vol_options(o, &price[0], <Model>model, steps, american, &out[0], n_threads)
     except Exception as exc:
         raise _translate(exc) from None

@@ -38,3 +38,7 @@ cdef extern from "pmfast_core/pricing.hpp" namespace "pmfast":
     void reprice_grid(const OptionArrays& o, const ScenarioGrid& grid, Model model, int steps,
                       double* out, int n_threads) except + nogil
 
+
+cdef extern from "pmfast_core/implied_vol.hpp" namespace "pmfast":
+    void implied_vol_options(const OptionArrays& o, const double* price, Model model, int steps,
+                             bool american, double* out, int n_threads) except + nogil

@@ -73,6 +73,63 @@ def crr(right, S, K, T, r, q, vol, *, steps=DEFAULT_CRR_STEPS, american=True, n_
     return _price(right, S, K, T, r, q, vol, "crr", steps, american, n_threads)
 
 
+def implied_vol(price, right, S, K, T, r, q, *, style="european", model=None,
+                steps=DEFAULT_CRR_STEPS, n_threads=None):
+    """Volatility that reproduces ``price`` under the option's model.
+
+    Parameters
+    ----------
+    price : array_like
+        Option prices per unit of underlying (>= 0).
+    right, S, K, T, r, q : array_like
+        As for :func:`bsm`; scalars broadcast. For ``model="black76"`` ``S`` is the future's
+        price and ``q`` is ignored.
+    style : {"european", "american"}
+        ``"european"``: ``model`` is ``"bsm"`` (default), ``"black76"`` or ``"crr"`` (European
+        tree). ``"american"``: ``model`` is ``"bjs2002"`` (default), ``"bjs1993"``, ``"crr"`` or
+        ``"fixed_point"``.
+    steps : int
+        Tree steps for ``"crr"``.
+    n_threads : int or None
+        Threads (``None``: the effective CPU count).
+
+    Returns
+    -------
+    numpy.ndarray
+        The volatilities, NaN where no volatility reproduces the price: below the
+        zero-volatility value (e.g. below intrinsic) or at/above the no-arbitrage upper bound
+        (``S e^{-qT}``/``K e^{-rT}`` European, ``S``/``K`` American). A price equal to the
+        zero-volatility value gives 0; at ``T = 0`` a price at intrinsic gives 0.
+
+    Raises
+    ------
+    pmfast.InputError
+        NaN or negative prices, spots, strikes or times, or a bad right; the message names the
+        argument and the first offending index.
+
+    Examples
+    --------
+    >>> v = implied_vol(2.1334, "C", 60.0, 65.0, 0.25, 0.08, 0.0)
+    >>> round(float(v), 3)
+    0.3
+    """
+    if style == "european":
+        model = model or "bsm"
+        _model_code(model, ("bsm", "black76", "crr"))
+    elif style == "american":
+        model = model or DEFAULT_AMERICAN_MODEL
+        _model_code(model, AMERICAN_MODELS)
+    else:
+        raise InputError(f"style must be 'american' or 'european'; got {style!r}")
+    if model == "black76":
+        q = 0.0
+    shape, codes, cols = broadcast_columns(right, S, K, T, r, q, price)
+    out = np.empty(codes.shape[0], dtype=np.float64)
+    _core.implied_vol(cols[5], codes, *cols[:5], MODELS[model], int(steps), style == "american",
+                      out, resolve_n_threads(n_threads))
+    return out.reshape(shape)
+
+
 def reprice_grid(right, S, K, T, r, q, vol, spot_moves, vol_shifts=None, *,
                  vol_shift_kind="relative", style="american", model=None, horizon_days=0.0,
                  steps=DEFAULT_CRR_STEPS, n_threads=None):

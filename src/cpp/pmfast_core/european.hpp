@@ -10,6 +10,34 @@ inline double norm_cdf(double x) { return 0.5 * std::erfc(-x * 0.707106781186547
 
 inline double norm_pdf(double x) { return 0.39894228040143267794 * std::exp(-0.5 * x * x); }
 
+// log N(x), accurate where N(x) underflows: below x = -30 the asymptotic series
+// N(x) ~ n(x)/(-x) (1 - 1/x^2 + 3/x^4 - 15/x^6) has relative error < 1e-10.
+inline double log_norm_cdf(double x) {
+  if (x > -30.0) return std::log(norm_cdf(x));
+  const double z = 1.0 / (x * x);
+  return -0.5 * x * x - std::log(-x) - 0.91893853320467274178 +
+         std::log1p(z * (-1.0 + z * (3.0 - 15.0 * z)));
+}
+
+// Zero-volatility limit of an option on a spot that grows deterministically at r - q:
+// exercising at time t is worth right (S e^{-qt} - K e^{-rt}) today. European: t = T only.
+// American: the best t in [0, T]; f(t) has at most one stationary point, so the maximum is at
+// t = 0, t = T or t* = ln(rK / (qS)) / (r - q).
+inline double zero_vol_value(double right, double S, double K, double T, double r, double q,
+                             bool american) {
+  auto at = [&](double t) { return right * (S * std::exp(-q * t) - K * std::exp(-r * t)); };
+  double best = at(T);
+  if (american) {
+    best = std::fmax(best, at(0.0));
+    const double ratio = (q * S != 0.0) ? (r * K) / (q * S) : 0.0;
+    if (r != q && ratio > 0.0) {
+      const double t_star = std::log(ratio) / (r - q);
+      if (t_star > 0.0 && t_star < T) best = std::fmax(best, at(t_star));
+    }
+  }
+  return best > 0.0 ? best : 0.0;
+}
+
 // BSM value of a call (right = +1) or put (right = -1) on a spot S with continuous yield q.
 // Limits: T = 0 or vol = 0 gives the discounted forward intrinsic value; K = 0 gives the
 // call the prepaid forward S e^{-qT}; S = 0 gives the put K e^{-rT}. d1 is clamped so no

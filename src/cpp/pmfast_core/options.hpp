@@ -30,4 +30,7 @@ struct OptionArrays {
 // the low-level kernels return their limits there.
 void validate_options(const OptionArrays& o);
 
+// The same checks for every column but vol (implied volatility takes prices instead).
+void validate_market(const OptionArrays& o);
+
 }  // namespace pmfast

@@ -68,6 +68,8 @@ void reprice_grid(const OptionArrays& o, const ScenarioGrid& grid, Model model, 
   check_grid(grid);
   const int64_t n_sc = grid.n_scenarios();
   if (is_european_model(model)) {
+    // 1024 series per task: a multiple of kGridLanes (bit-identical results for any n_threads).
+    static_assert(1024 % kGridLanes == 0, "grid tasks must start on a chunk boundary");
     parallel_for(o.n, n_threads, 1024, [&](int64_t b, int64_t e) {
       bsm_grid_block(o, grid, model == Model::black76, b, e, out + b * n_sc);
     });

@@ -15,7 +15,7 @@ void check_column(const char* name, const double* x, int64_t n, bool allow_negat
 }
 }  // namespace
 
-void validate_options(const OptionArrays& o) {
+void validate_market(const OptionArrays& o) {
   for (int64_t i = 0; i < o.n; ++i) {
     if (o.right[i] != 1 && o.right[i] != -1) {
       throw bad_value("right", i, o.right[i], "must be call (C, +1) or put (P, -1)");
@@ -26,6 +26,10 @@ void validate_options(const OptionArrays& o) {
   check_column("T", o.T, o.n, false);
   check_column("r", o.r, o.n, true);
   check_column("q", o.q, o.n, true);
+}
+
+void validate_options(const OptionArrays& o) {
+  validate_market(o);
   check_column("vol", o.vol, o.n, false);
 }
 

@@ -1,0 +1,43 @@
+# C++ declarations of the portfolio-margin aggregation (src/cpp/pmfast_core/aggregate.hpp).
+from libc.stdint cimport int32_t, int64_t
+
+
+cdef extern from "pmfast_core/aggregate.hpp" namespace "pmfast":
+    cdef struct MarginLayout:
+        const int32_t* instrument
+        const double* quantity
+        int64_t n_positions
+        const int64_t* class_start
+        int64_t n_class_rows
+        const int64_t* group_start
+        int64_t n_group_rows
+        const int64_t* account_start
+        int64_t n_accounts
+        const double* group_offset
+
+    cdef struct RiskArray:
+        const double* pnl
+        int64_t n_instruments
+        int64_t n_scenarios
+
+    cdef struct MinimumRule:
+        const double* per_unit
+        const double* long_cap
+
+    cdef struct MarginOutput:
+        double* class_pnl
+        double* group_net
+        double* group_risk
+        double* group_minimum
+        double* group_requirement
+        int32_t* group_worst
+        double* account_risk
+        double* account_minimum
+        double* account_requirement
+        int32_t* account_worst_group
+
+    void portfolio_margin(const MarginLayout& layout, const RiskArray& risk,
+                          const MinimumRule& minimum, const MarginOutput& out,
+                          int n_threads) except + nogil
+    void concentration_overlay(const MarginLayout& layout, const RiskArray& risk, int largest,
+                               double* out, int n_threads) except + nogil

@@ -1,0 +1,455 @@
+"""``pmfast.Book``: a validated, dictionary-encoded book of positions across many accounts.
+
+Inputs are converted to Arrow once (``pmfast.io``), checked column-wise (``pmfast.schema``) and
+string keys are encoded to int32 codes for the core. The attributes are the contract in
+BOOK-CONTRACT.md (shared by portfolio margin, the Reg T engine and the CLI).
+"""
+import datetime
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pmfast.errors import InputError
+from pmfast.io import to_arrow
+from pmfast.schema import TableChecker, format_ids
+
+KINDS = ("equity", "option", "future", "future_option")
+GROUP_TYPES = ("equity", "narrow_index", "broad_index", "high_cap_index")
+STYLES = ("american", "european")
+ERROR_MODES = ("raise", "collect")
+MAX_PROBLEMS_SHOWN = 5
+_EPOCH = datetime.date(1970, 1, 1)
+
+
+def parse_as_of(as_of):
+    """``as_of`` (date, datetime, pandas/numpy timestamp or ISO text) -> datetime.date."""
+    if as_of is None:
+        return datetime.date.today()
+    if isinstance(as_of, datetime.datetime):
+        return as_of.date()
+    if isinstance(as_of, datetime.date):
+        return as_of
+    try:
+        return pd.Timestamp(as_of).date()
+    except (ValueError, TypeError):
+        raise InputError(f"as_of: cannot read {as_of!r} as a date (use YYYY-MM-DD)") from None
+
+
+def _parse_rate(rate):
+    try:
+        value = float(rate)
+    except (TypeError, ValueError):
+        raise InputError(f"rate: must be a number, got {rate!r}") from None
+    if not np.isfinite(value):
+        raise InputError(f"rate: must be finite, got {rate!r}")
+    return value
+
+
+class _Blame:
+    """Per row of a table: the index of the first problem that makes it unusable (-1: none)
+    and the id of the row that problem was found on (which may be in another table)."""
+
+    def __init__(self, n):
+        self.problem = np.full(n, -1, dtype=np.int32)
+        self.origin = np.empty(n, dtype=object)
+
+    def own(self, problems, start, ids):
+        for k in range(start, len(problems)):
+            rows = problems[k].rows
+            rows = rows[self.problem[rows] < 0]
+            self.problem[rows] = k
+            self.origin[rows] = ids[rows]
+
+    def inherit(self, parent, parent_row):
+        """Rows not yet blamed take the blame of their parent row (``parent_row`` -1: none)."""
+        inherited = (parent_row >= 0) & (self.problem < 0)
+        rows = parent_row[inherited]
+        inherited[inherited] = parent.problem[rows] >= 0
+        rows = parent_row[inherited]
+        self.problem[inherited] = parent.problem[rows]
+        self.origin[inherited] = parent.origin[rows]
+
+    @property
+    def bad(self):
+        return self.problem >= 0
+
+
+class Book:
+    """Positions, instruments, underlyings and product groups, validated and encoded.
+
+    Parameters
+    ----------
+    positions, instruments, underlyings : DataFrame, pyarrow.Table or path
+        The tables of ``interface.md`` (pandas, polars, pyarrow, or a .parquet/.csv/.arrow/
+        .feather path).
+    product_groups : optional, same kinds
+        Product-group offsets and range overrides.
+    as_of : date or str
+        Valuation date (default: today). Time to expiry is ACT/365 from it.
+    rate : float
+        Continuously compounded risk-free rate (default 0).
+    errors : {"raise", "collect"}
+        ``"raise"``: any bad input raises ``pmfast.InputError`` naming table, column and ids.
+        ``"collect"``: accounts touched by bad input are rejected (their ids stay in
+        ``account_ids``; reasons in ``errors``) and the rest of the book is kept.
+
+    Examples
+    --------
+    >>> import pmfast
+    >>> book = pmfast.Book(
+    ...     {"account": ["A"], "instrument": ["ACME"], "quantity": [100.0]},
+    ...     {"instrument": ["ACME"], "kind": ["equity"], "underlying": ["ACME"]},
+    ...     {"underlying": ["ACME"], "price": [500.0]}, as_of="2026-11-20")
+    >>> book.account_ids.tolist(), book.positions.num_rows
+    (['A'], 1)
+    """
+
+    def __init__(self, positions, instruments, underlyings, product_groups=None, as_of=None,
+                 rate=0.0, errors="raise"):
+        if errors not in ERROR_MODES:
+            raise InputError(f"errors must be 'raise' or 'collect'; got {errors!r}")
+        self.as_of = parse_as_of(as_of)
+        self.rate = _parse_rate(rate)
+        self._as_of_days = (self.as_of - _EPOCH).days
+        self._problems = []
+        pg = self._read_product_groups(product_groups)
+        und = self._read_underlyings(to_arrow(underlyings, "underlyings"), pg)
+        ins = self._read_instruments(to_arrow(instruments, "instruments"), und)
+        pos = self._read_positions(to_arrow(positions, "positions"), ins)
+        if errors == "raise" and self._problems:
+            raise InputError(self._problem_text())
+        self._finish(pg, und, ins, pos)
+
+    # ------------------------------------------------------------------------------------------
+    def _problem_text(self):
+        texts = [p.message() for p in self._problems[:MAX_PROBLEMS_SHOWN]]
+        more = len(self._problems) - MAX_PROBLEMS_SHOWN
+        if more > 0:
+            texts.append(f"(and {more} more problem(s))")
+        return "; ".join(texts)
+
+    def _absorb(self, checker, blame):
+        start = len(self._problems)
+        self._problems.extend(checker.problems)
+        blame.own(self._problems, start, checker.ids)
+
+    # -- product_groups ------------------------------------------------------------------------
+    def _read_product_groups(self, data):
+        if data is None:
+            table = pa.table({"product_group": pa.array([], pa.string())})
+        else:
+            table = to_arrow(data, "product_groups")
+        c = TableChecker(table, "product_groups", "product group")
+        ids = c.id_column("product_group")  # arrow column: the value set of index_in
+        c.duplicates("product_group")
+        offset = c.number("offset")
+        down = c.number("down")
+        up = c.number("up")
+        c.flag("offset", "must be in [0, 1]", ~np.isnan(offset) & ~((offset >= 0) & (offset <= 1)))
+        c.flag("down", "must be in [-1, 0)", ~np.isnan(down) & ~((down >= -1) & (down < 0)))
+        c.flag("up", "must be > 0", ~np.isnan(up) & ~(up > 0))
+        blame = _Blame(c.n)
+        self._absorb(c, blame)
+        return {"ids": ids, "offset": offset, "down": down, "up": up, "blame": blame}
+
+    # -- underlyings ---------------------------------------------------------------------------
+    def _read_underlyings(self, table, pg):
+        c = TableChecker(table, "underlyings", "underlying")
+        c.require("underlying", "price")
+        ids_col = c.id_column("underlying")
+        ids = c.ids
+        c.duplicates("underlying")
+        price = c.number("price")
+        c.flag_missing("price", price)
+        c.flag("price", "must be > 0", np.isfinite(price) & (price <= 0))
+        group_type = c.choice("group_type", GROUP_TYPES, c.string("group_type", False),
+                              default="equity")
+        product_group = c.string("product_group", required=False)
+        leverage = c.number("leverage", default=1.0)
+        c.flag_missing("leverage", leverage)
+        c.flag("leverage", "must be non-zero", leverage == 0)
+        dividend_yield = c.number("dividend_yield", default=0.0)
+        c.flag_missing("dividend_yield", dividend_yield)
+        volatility = c.number("volatility")
+        c.flag("volatility", "must be > 0", ~np.isnan(volatility) & ~(volatility > 0))
+        pg_row = self._product_group_rows(product_group, pg)
+        self._check_common_group_type(c, product_group, group_type, pg, pg_row)
+        blame = _Blame(c.n)
+        self._absorb(c, blame)
+        blame.inherit(pg["blame"], pg_row)
+        return {"ids": ids, "ids_col": ids_col, "price": price, "group_type": group_type,
+                "product_group": product_group, "leverage": leverage,
+                "dividend_yield": dividend_yield, "volatility": volatility, "blame": blame,
+                "pg_row": pg_row}
+
+    @staticmethod
+    def _product_group_rows(product_group, pg):
+        rows = pc.index_in(product_group, value_set=pg["ids"])
+        return np.asarray(pc.fill_null(rows, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+    @staticmethod
+    def _check_common_group_type(c, product_group, group_type, pg, pg_row):
+        """Classes of one product group with different group types need a down/up override."""
+        if product_group.null_count == c.n:
+            return
+        frame = pd.DataFrame({"pg": product_group.to_numpy(zero_copy_only=False),
+                              "gt": group_type.to_numpy(zero_copy_only=False)})
+        frame = frame[frame["pg"].notna() & frame["gt"].isin(GROUP_TYPES)]
+        n_types = frame.groupby("pg")["gt"].nunique()
+        mixed = n_types[n_types > 1].index
+        if len(mixed) == 0:
+            return
+        has_override = np.zeros(c.n, dtype=bool)
+        linked = pg_row >= 0
+        has_override[linked] = (~np.isnan(pg["down"][pg_row[linked]])
+                                & ~np.isnan(pg["up"][pg_row[linked]]))
+        pg_np = product_group.to_numpy(zero_copy_only=False)
+        in_mixed = pd.Series(pg_np).isin(mixed).to_numpy()
+        c.flag("group_type", "product group mixes group types and product_groups gives no "
+               "down/up range for it", in_mixed & ~has_override)
+
+    # -- instruments ---------------------------------------------------------------------------
+    def _read_instruments(self, table, und):
+        c = TableChecker(table, "instruments", "instrument")
+        c.require("instrument", "kind", "underlying")
+        ids_col = c.id_column("instrument")
+        ids = c.ids
+        c.duplicates("instrument")
+        kind = c.choice("kind", KINDS, c.string("kind"))
+        kind_np = np.asarray(kind.to_numpy(zero_copy_only=False), dtype=object)
+        is_equity = kind_np == "equity"
+        is_future = kind_np == "future"
+        is_fop = kind_np == "future_option"
+        is_opt = (kind_np == "option") | is_fop
+        underlying = c.string("underlying")
+        # an equity's underlying is itself
+        underlying = pc.if_else(pc.and_(pc.is_null(underlying), pa.array(is_equity)), ids_col,
+                                underlying)
+        und_row = pc.index_in(underlying, value_set=und["ids_col"])
+        und_row = np.asarray(pc.fill_null(und_row, -1).to_numpy(zero_copy_only=False),
+                             dtype=np.int64)
+        und_null = underlying.is_null().to_numpy(zero_copy_only=False).astype(bool)
+        c.flag("underlying", "missing", und_null)
+        c.flag("underlying", "unknown underlying (not in underlyings)", ~und_null & (und_row < 0))
+
+        right_text = c.string("right", required=False)
+        right_up = pc.utf8_upper(pc.utf8_trim_whitespace(right_text))
+        right_code = np.zeros(c.n, dtype=np.int8)
+        right_np = right_up.to_numpy(zero_copy_only=False)
+        right_code[np.isin(right_np, ["C", "CALL"])] = 1
+        right_code[np.isin(right_np, ["P", "PUT"])] = -1
+        right_code[~is_opt] = 0
+        c.flag("right", "must be C or P", is_opt & (right_code == 0))
+
+        strike = c.number("strike")
+        c.flag_missing("strike", strike, is_opt)
+        c.flag("strike", "negative or zero", is_opt & np.isfinite(strike) & (strike <= 0))
+        strike = np.where(is_opt, strike, np.nan)
+
+        expiry = c.date("expiry")
+        dated = is_opt | is_future
+        exp_days = np.asarray(pc.fill_null(expiry.cast(pa.int32()), -(2**31) + 1).to_numpy(
+            zero_copy_only=False), dtype=np.int64)
+        exp_null = expiry.is_null().to_numpy(zero_copy_only=False).astype(bool)
+        c.flag("expiry", "missing", dated & exp_null)
+        c.flag("expiry", f"expired before as_of {self.as_of.isoformat()}",
+               dated & ~exp_null & (exp_days < self._as_of_days))
+        T = np.where(dated & ~exp_null, (exp_days - self._as_of_days) / 365.0, 0.0)
+        T = np.maximum(T, 0.0)
+        expiry = pc.if_else(pa.array(dated), expiry, pa.scalar(None, pa.date32()))
+
+        style = c.string("style", required=False)
+        style = pc.if_else(pa.array(is_opt), pc.fill_null(pc.utf8_lower(style), "american"),
+                           pa.scalar(None, pa.string()))
+        style = c.choice("style", STYLES, style, mask=is_opt)
+        style = pc.if_else(pa.array(is_opt), style, pa.scalar(None, pa.string()))
+
+        multiplier = c.number("multiplier")
+        needs_mult = is_future | is_fop
+        c.flag("multiplier", "required for futures and future options",
+               needs_mult & np.isnan(multiplier))
+        multiplier = np.where(np.isnan(multiplier) & ~needs_mult,
+                              np.where(kind_np == "option", 100.0, 1.0), multiplier)
+        c.flag("multiplier", "must be > 0 (zero or negative)",
+               ~np.isnan(multiplier) & ~(multiplier > 0))
+        c.flag("multiplier", "not finite", np.isinf(multiplier))
+
+        price = c.number("price")
+        c.flag("price", "negative", price < 0)
+        c.flag("price", "not finite", np.isinf(price))
+        c.flag("price", "required for futures", is_future & np.isnan(price))
+        linked = und_row >= 0
+        und_price = np.full(c.n, np.nan)
+        und_price[linked] = und["price"][und_row[linked]]
+        price = np.where(is_equity & np.isnan(price), und_price, price)
+
+        implied_vol = c.number("implied_vol")
+        c.flag("implied_vol", "must be > 0", ~np.isnan(implied_vol) & ~(implied_vol > 0))
+        c.flag("implied_vol", "not finite", np.isinf(implied_vol))
+        implied_vol = np.where(is_opt, implied_vol, np.nan)
+
+        future = c.string("future", required=False)
+        future_row = pc.index_in(future, value_set=ids_col)
+        future_row = np.asarray(pc.fill_null(future_row, -1).to_numpy(zero_copy_only=False),
+                                dtype=np.int64)
+        future_row = np.where(is_fop, future_row, -1)
+        fut_ok = np.zeros(c.n, dtype=bool)
+        fut_ok[future_row >= 0] = is_future[future_row[future_row >= 0]]
+        c.flag("future", "future option whose future is missing (not a future in instruments)",
+               is_fop & ~fut_ok)
+        same_class = np.ones(c.n, dtype=bool)
+        has_fut = future_row >= 0
+        same_class[has_fut] = und_row[future_row[has_fut]] == und_row[has_fut]
+        c.flag("future", "future option's future has a different underlying", is_fop & fut_ok
+               & ~same_class)
+
+        blame = _Blame(c.n)
+        self._absorb(c, blame)
+        blame.inherit(und["blame"], und_row)
+        blame.inherit(blame, future_row)  # a future option dies with its future
+        return {"ids": ids, "ids_col": ids_col, "kind": kind, "underlying": underlying,
+                "und_row": und_row, "right_code": right_code, "strike": strike,
+                "expiry": expiry, "T": T, "style": style, "multiplier": multiplier,
+                "price": price, "implied_vol": implied_vol, "future_row": future_row,
+                "blame": blame}
+
+    # -- positions -----------------------------------------------------------------------------
+    def _read_positions(self, table, ins):
+        c = TableChecker(table, "positions", "account")
+        c.require("account", "instrument", "quantity")
+        accounts = c.id_column("account")
+        instrument = c.string("instrument")
+        inst_row = pc.index_in(instrument, value_set=ins["ids_col"])
+        inst_row = np.asarray(pc.fill_null(inst_row, -1).to_numpy(zero_copy_only=False),
+                              dtype=np.int64)
+        inst_null = instrument.is_null().to_numpy(zero_copy_only=False).astype(bool)
+        c.flag("instrument", "missing instrument id", inst_null)
+        c.flag("instrument", "unknown instrument (not in instruments)", ~inst_null & (inst_row < 0))
+        quantity = c.number("quantity")
+        c.flag_missing("quantity", quantity)
+        start = len(self._problems)
+        self._problems.extend(c.problems)
+        blame = np.full(c.n, -1, dtype=np.int32)
+        for k in range(start, len(self._problems)):
+            rows = self._problems[k].rows
+            blame[rows[blame[rows] < 0]] = k
+        has = inst_row >= 0
+        inherited = has & (blame < 0)
+        inherited[inherited] = ins["blame"].problem[inst_row[inherited]] >= 0
+        blame[inherited] = ins["blame"].problem[inst_row[inherited]]
+        return {"accounts": accounts, "instrument": instrument, "inst_row": inst_row,
+                "quantity": quantity, "blame": blame, "own_start": start}
+
+    # -- encoding ------------------------------------------------------------------------------
+    def _finish(self, pg, und, ins, pos):
+        encoded = pc.dictionary_encode(pos["accounts"])
+        dictionary = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+        order = np.argsort(dictionary.astype(str), kind="stable")
+        rank = np.empty(len(order), dtype=np.int32)
+        rank[order] = np.arange(len(order), dtype=np.int32)
+        self.account_ids = dictionary[order].astype(str)
+        acct = rank[np.asarray(encoded.indices.to_numpy(zero_copy_only=False))]
+
+        rejected = np.zeros(len(self.account_ids), dtype=bool)
+        bad_rows = np.flatnonzero(pos["blame"] >= 0)
+        rejected[acct[bad_rows]] = True
+        self.errors = self._error_frame(acct[bad_rows], pos, ins, bad_rows)
+
+        keep_pg = ~pg["blame"].bad
+        keep_und = ~und["blame"].bad
+        keep_ins = ~ins["blame"].bad
+        new_und = np.cumsum(keep_und) - 1
+        new_ins = np.cumsum(keep_ins) - 1
+
+        self.product_groups = pa.table({
+            "product_group": pg["ids"].filter(pa.array(keep_pg)),
+            "offset": pa.array(pg["offset"][keep_pg], pa.float64(), mask=np.isnan(
+                pg["offset"][keep_pg])),
+            "down": pa.array(pg["down"][keep_pg], pa.float64(), mask=np.isnan(pg["down"][keep_pg])),
+            "up": pa.array(pg["up"][keep_pg], pa.float64(), mask=np.isnan(pg["up"][keep_pg])),
+        })
+        ku = pa.array(keep_und)
+        vol = und["volatility"][keep_und]
+        self.underlyings = pa.table({
+            "underlying": pa.array(und["ids"][keep_und].astype(str), pa.string()),
+            "price": und["price"][keep_und],
+            "group_type": und["group_type"].filter(ku),
+            "product_group": und["product_group"].filter(ku),
+            "leverage": und["leverage"][keep_und],
+            "dividend_yield": und["dividend_yield"][keep_und],
+            "volatility": pa.array(vol, pa.float64(), mask=np.isnan(vol)),
+        })
+        ki = pa.array(keep_ins)
+        iv = ins["implied_vol"][keep_ins]
+        fut = ins["future_row"][keep_ins]
+        self.instruments = pa.table({
+            "instrument": pa.array(ins["ids"][keep_ins].astype(str), pa.string()),
+            "kind": ins["kind"].filter(ki),
+            "underlying": ins["underlying"].filter(ki),
+            "underlying_code": new_und[ins["und_row"][keep_ins]].astype(np.int32),
+            "right_code": ins["right_code"][keep_ins],
+            "strike": ins["strike"][keep_ins],
+            "expiry": ins["expiry"].filter(ki),
+            "T": ins["T"][keep_ins],
+            "style": ins["style"].filter(ki),
+            "multiplier": ins["multiplier"][keep_ins],
+            "price": pa.array(ins["price"][keep_ins], pa.float64(),
+                              mask=np.isnan(ins["price"][keep_ins])),
+            "implied_vol": pa.array(iv, pa.float64(), mask=np.isnan(iv)),
+            "future_code": np.where(fut >= 0, new_ins[np.maximum(fut, 0)], -1).astype(np.int32),
+        })
+        keep_pos = ~rejected[acct]
+        self.positions = _net_positions(acct[keep_pos], new_ins[pos["inst_row"][keep_pos]],
+                                        pos["quantity"][keep_pos], int(keep_ins.sum()))
+        self.rejected = rejected
+
+    def _error_frame(self, acct_rows, pos, ins, bad_rows):
+        columns = ["account", "table", "column", "reason"]
+        if bad_rows.size == 0:
+            return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+        problem = pos["blame"][bad_rows]
+        inst_row = pos["inst_row"][bad_rows]
+        instrument = np.asarray(pos["instrument"].take(pa.array(bad_rows)).to_numpy(
+            zero_copy_only=False), dtype=object)
+        own = problem >= pos["own_start"]
+        origin = np.where(own, instrument, None).astype(object)
+        inherited = ~own
+        origin[inherited] = ins["blame"].origin[inst_row[inherited]]
+        frame = pd.DataFrame({"account": self.account_ids[acct_rows], "problem": problem,
+                              "origin": origin}).drop_duplicates()
+        probs = self._problems
+        frame["table"] = [probs[k].table for k in frame["problem"]]
+        frame["column"] = [probs[k].column for k in frame["problem"]]
+        frame["reason"] = [f"{probs[k].table}.{probs[k].column}: {probs[k].reason} "
+                           f"({'instrument' if probs[k].table == 'positions' else probs[k].noun}"
+                           f" {format_ids([o])})" for k, o in zip(frame["problem"],
+                                                                   frame["origin"])]
+        return frame[columns].sort_values(["account", "table", "column"]).reset_index(drop=True)
+
+    # -- conveniences --------------------------------------------------------------------------
+    @property
+    def n_accounts(self):
+        return len(self.account_ids)
+
+    def __repr__(self):
+        return (f"Book({self.n_accounts} accounts, {self.positions.num_rows} net positions, "
+                f"{self.instruments.num_rows} instruments, {self.underlyings.num_rows} "
+                f"underlyings, as_of={self.as_of.isoformat()}, rate={self.rate})")
+
+
+def _net_positions(acct, inst, qty, n_instruments):
+    """Sum rows of the same (account, instrument); sorted by (account, instrument)."""
+    key = acct.astype(np.int64) * max(n_instruments, 1) + inst.astype(np.int64)
+    if key.size and np.any(key[1:] < key[:-1]):
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        qty = qty[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, int)
+    summed = np.add.reduceat(qty, starts) if key.size else np.zeros(0)
+    first = key[starts]
+    n = max(n_instruments, 1)
+    return pa.table({"account_code": (first // n).astype(np.int32),
+                     "instrument_code": (first % n).astype(np.int32),
+                     "quantity": summed.astype(np.float64)})

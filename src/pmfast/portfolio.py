@@ -1,0 +1,339 @@
+"""``pmfast.portfolio_margin`` and ``pmfast.risk_arrays``: risk-based portfolio margin (OCC TIMS /
+FINRA 4210(g)) over a whole book, with the aggregation in the compiled core."""
+import numpy as np
+import pandas as pd
+
+from pmfast import _core
+from pmfast._threads import resolve_n_threads
+from pmfast.errors import InputError
+from pmfast.rules import RuleSet, ScenarioSet
+from pmfast.schema import format_ids
+from pmfast.scenarios import (build_groups, class_moves, instrument_inputs, risk_array,
+                              scenario_labels, solve_volatility, _np)
+
+ERROR_COLUMNS = ["account", "table", "column", "reason"]
+VOL_REASON = ("volatility cannot be implied from price and the underlying has no volatility")
+
+
+class Layout:
+    """Positions of the accepted accounts sorted by (account, group, class), with CSR offsets."""
+
+    def __init__(self, book, groups, rejected):
+        pos = book.positions
+        acct = _np(pos.column("account_code")).astype(np.int64)
+        inst = _np(pos.column("instrument_code")).astype(np.int32)
+        qty = _np(pos.column("quantity")).astype(np.float64)
+        keep = ~rejected[acct]
+        acct, inst, qty = acct[keep], inst[keep], qty[keep]
+        und_code = _np(book.instruments.column("underlying_code")).astype(np.int64)
+        n_cls = max(len(groups.of_underlying), 1)
+        # classes ranked by (group, class): sorting by (account, rank) sorts by all three
+        cls_order = np.lexsort((np.arange(len(groups.of_underlying)), groups.of_underlying))
+        rank = np.empty(len(cls_order), dtype=np.int64)
+        rank[cls_order] = np.arange(len(cls_order))
+        cls = und_code[inst] if inst.size else np.zeros(0, np.int64)
+        key = acct * n_cls + (rank[cls] if cls.size else cls)
+        if key.size and np.any(key[1:] < key[:-1]):
+            order = np.argsort(key, kind="stable")
+            acct, inst, qty, cls, key = acct[order], inst[order], qty[order], cls[order], key[order]
+        grp = groups.of_underlying[cls].astype(np.int64) if cls.size else cls
+        n = key.size
+        new_class = np.r_[True, key[1:] != key[:-1]] if n else np.zeros(0, bool)
+        gkey = acct * len(groups.names) + grp
+        new_group = np.r_[True, gkey[1:] != gkey[:-1]] if n else np.zeros(0, bool)
+        class_rows = np.flatnonzero(new_class)
+        self.class_start = np.r_[class_rows, n].astype(np.int64)
+        self.class_of_row = cls[class_rows]
+        group_pos = np.flatnonzero(new_group)
+        # a group row starts at the class row where its first position sits
+        self.group_start = np.r_[np.searchsorted(class_rows, group_pos), len(class_rows)].astype(
+            np.int64)
+        self.group_of_row = grp[group_pos]
+        self.account_of_group_row = acct[group_pos]
+        self.account_start = np.searchsorted(self.account_of_group_row,
+                                             np.arange(book.n_accounts + 1)).astype(np.int64)
+        self.account_of_class_row = acct[class_rows]
+        self.instrument = np.ascontiguousarray(inst, dtype=np.int32)
+        self.quantity = np.ascontiguousarray(qty)
+        self.positions_per_account = np.bincount(acct, minlength=book.n_accounts)
+        self.group_offset = np.ascontiguousarray(groups.offset[self.group_of_row]
+                                                 if group_pos.size else np.zeros(0))
+
+    def args(self):
+        return (self.instrument, self.quantity, self.class_start, self.group_start,
+                self.account_start, self.group_offset)
+
+
+def _minimum_rule(rules, inputs, value0):
+    """Per unit of |quantity|: the per-contract minimum (0 for shares) and the long-option cap
+    (market value per contract, the model value where the option has no price; NaN: no cap)."""
+    kind = inputs["kind"]
+    mult = inputs["multiplier"]
+    per_unit = np.where(kind == "equity", 0.0, rules.minimum_per_contract * mult)
+    is_option = (kind == "option") | (kind == "future_option")
+    market = np.where(np.isnan(inputs["price"]), value0, inputs["price"])
+    cap = np.where(is_option & rules.cap_long_at_market_value, mult * market, np.nan)
+    return np.ascontiguousarray(per_unit), np.ascontiguousarray(cap)
+
+
+def _vol_errors(book, vol, rejected_before):
+    """Accounts holding an option whose volatility cannot be found -> rows of errors."""
+    ids = _np(book.instruments.column("instrument")).astype(str)
+    pos = book.positions
+    acct = _np(pos.column("account_code"))
+    inst = _np(pos.column("instrument_code"))
+    hit = vol.bad[inst] & ~rejected_before[acct]
+    frame = pd.DataFrame({"account": book.account_ids[acct[hit]], "table": "instruments",
+                          "column": "implied_vol",
+                          "reason": [f"instruments.implied_vol: {VOL_REASON} (instrument "
+                                     f"{format_ids([i])})" for i in ids[inst[hit]]]})
+    rejected = np.zeros(book.n_accounts, dtype=bool)
+    rejected[acct[hit]] = True
+    return frame.drop_duplicates(), rejected
+
+
+def _concentration_set(rules):
+    c = rules.concentration
+    return np.array([-c.large_move, c.large_move, -c.other_move, c.other_move])
+
+
+class PortfolioMargin:
+    """Result of ``portfolio_margin``: ``accounts``, ``groups``, ``scenarios``, ``errors``."""
+
+    def __init__(self, book, rules, layout, groups, sets, concentration, rejected, errors,
+                 status):
+        self.book = book
+        self.rules = rules
+        self.errors = errors
+        self._layout = layout
+        self._groups = groups
+        self._sets = sets
+        self._rejected = rejected
+        self._status = status
+        self.accounts = self._accounts_frame(concentration)
+        self._groups_frame = None
+        self._scenarios_frame = None
+
+    # -- per account ---------------------------------------------------------------------------
+    def _accounts_frame(self, concentration):
+        book, layout, groups = self.book, self._layout, self._groups
+        reqs = np.column_stack([s["res"]["account_requirement"] for s in self._sets])
+        candidates = reqs
+        if concentration is not None:
+            candidates = np.column_stack([reqs, concentration])
+        binding = np.argmax(candidates, axis=1) if len(candidates) else np.zeros(0, int)
+        requirement = candidates.max(axis=1) if len(candidates) else np.zeros(0)
+        n_sets = len(self._sets)
+        risk = np.empty(book.n_accounts)
+        minimum = np.empty(book.n_accounts)
+        worst = np.full(book.n_accounts, None, dtype=object)
+        worst_group = np.full(book.n_accounts, None, dtype=object)
+        for k, s in enumerate(self._sets):
+            res = s["res"]
+            sel = binding == k
+            risk[sel] = res["account_risk"][sel]
+            minimum[sel] = res["account_minimum"][sel]
+            g = res["account_worst_group"]
+            has = sel & (g >= 0)
+            rows = g[has]
+            worst[has] = s["labels"][layout.group_of_row[rows], res["group_worst"][rows]]
+            worst_group[has] = groups.names[layout.group_of_row[rows]]
+        if concentration is not None:
+            sel = binding == n_sets
+            risk[sel] = concentration[sel]
+            minimum[sel] = self._sets[0]["res"]["account_minimum"][sel]
+            worst[sel] = f"concentration ±{self.rules.concentration.large_move * 100:g}%"
+        out = {"account": book.account_ids, "requirement": requirement, "risk": risk,
+               "minimum": minimum, "worst_scenario": worst, "worst_group": worst_group,
+               "status": self._status, "positions": layout.positions_per_account}
+        if n_sets > 1 or concentration is not None:
+            for k, s in enumerate(self._sets):
+                out[f"{s['set'].name}_requirement"] = reqs[:, k]
+            if concentration is not None:
+                out["concentration"] = concentration
+            names = [s["set"].name for s in self._sets] + ["concentration"]
+            out["binding"] = np.array(names, dtype=object)[binding]
+        frame = pd.DataFrame(out)
+        bad = self._rejected
+        numeric = [c for c in frame.columns if frame[c].dtype.kind == "f"]
+        frame.loc[bad, numeric] = np.nan
+        for col in ("worst_scenario", "worst_group", "binding"):
+            if col in frame:
+                frame.loc[bad, col] = None
+        return frame
+
+    # -- per group -----------------------------------------------------------------------------
+    @property
+    def groups(self):
+        """One row per (account, product group or stand-alone class group) and scenario set."""
+        if self._groups_frame is None:
+            layout, groups = self._layout, self._groups
+            frames = []
+            g = layout.group_of_row
+            for s in self._sets:
+                res = s["res"]
+                frame = pd.DataFrame({
+                    "account": self.book.account_ids[layout.account_of_group_row],
+                    "group": groups.names[g],
+                    "group_kind": np.where(groups.is_product_group[g], "product_group", "class"),
+                    "requirement": res["group_requirement"], "risk": res["group_risk"],
+                    "minimum": res["group_minimum"],
+                    "worst_scenario": s["labels"][g, res["group_worst"]] if len(g) else [],
+                    "offset": groups.offset[g], "down": groups.down[g], "up": groups.up[g]})
+                frame.loc[frame["risk"] <= 0, "worst_scenario"] = None
+                if len(self._sets) > 1:
+                    frame.insert(3, "scenario_set", s["set"].name)
+                frames.append(frame)
+            self._groups_frame = pd.concat(frames, ignore_index=True)
+        return self._groups_frame
+
+    @property
+    def scenarios(self):
+        """Long table: account, group, scenario label, market move, vol shift, P&L after
+        offsets (one row per group row and scenario)."""
+        if self._scenarios_frame is None:
+            layout, groups = self._layout, self._groups
+            frames = []
+            g = layout.group_of_row
+            for s in self._sets:
+                net = s["res"]["group_net"]
+                n_sc = net.shape[1]
+                ss = s["set"]
+                n_vols = len(ss.vol_shifts)
+                frame = pd.DataFrame({
+                    "account": np.repeat(self.book.account_ids[layout.account_of_group_row], n_sc),
+                    "group": np.repeat(groups.names[g], n_sc),
+                    "scenario": s["labels"][g].ravel() if len(g) else [],
+                    "move": s["market"][g][:, np.arange(n_sc) // n_vols].ravel() if len(g) else [],
+                    "vol_shift": np.tile(np.tile(ss.vol_shifts, ss.n_moves), len(g)),
+                    "pnl": net.ravel()})
+                if len(self._sets) > 1:
+                    frame.insert(2, "scenario_set", ss.name)
+                frames.append(frame)
+            self._scenarios_frame = pd.concat(frames, ignore_index=True)
+        return self._scenarios_frame
+
+    def __repr__(self):
+        ok = int((self.accounts["status"] == "ok").sum())
+        return (f"PortfolioMargin({len(self.accounts)} accounts, {ok} margined, total "
+                f"requirement {np.nansum(self.accounts['requirement']):,.2f})")
+
+
+def _prepare(book, rules, n_threads, errors):
+    rules = RuleSet.load(rules)
+    nt = resolve_n_threads(n_threads)
+    if errors is None:
+        errors = "collect" if len(book.errors) else "raise"
+    if errors not in ("raise", "collect"):
+        raise InputError(f"errors must be 'raise' or 'collect'; got {errors!r}")
+    inputs = instrument_inputs(book, rules)
+    vol = solve_volatility(book, rules, inputs, n_threads=nt)
+    rejected = book.rejected.copy()
+    vol_errors, vol_rejected = _vol_errors(book, vol, rejected)
+    if errors == "raise" and vol.bad.any():
+        ids = _np(book.instruments.column("instrument")).astype(str)[vol.bad]
+        raise InputError(f"instruments.implied_vol: {VOL_REASON} for instrument(s) "
+                         f"{format_ids(ids)}")
+    rejected |= vol_rejected
+    all_errors = pd.concat([book.errors, vol_errors], ignore_index=True)[ERROR_COLUMNS]
+    groups = build_groups(book, rules)
+    return rules, nt, inputs, vol, rejected, all_errors, groups
+
+
+def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None):
+    """Risk-based portfolio margin of every account of a book.
+
+    Parameters
+    ----------
+    book : pmfast.Book
+    rules : str, path or pmfast.RuleSet
+        A preset name (``"finra-cpm"``, ``"house"``), a TOML file, or a RuleSet.
+    n_threads : int, optional
+        Threads for pricing and aggregation (default: every available CPU). Results are
+        identical for any value.
+    errors : {"raise", "collect"}, optional
+        What to do with an option whose volatility cannot be found: raise ``InputError``, or
+        reject the accounts holding it (listed in ``.errors``). Default: ``"collect"`` if the
+        book was built with ``errors="collect"`` and rejected something, else ``"raise"``.
+
+    Returns
+    -------
+    PortfolioMargin
+        ``.accounts`` (one row per account of the book: account, requirement, risk, minimum,
+        worst_scenario, worst_group, status, positions, and per scenario set when the rule set
+        has several), ``.groups``, ``.scenarios`` (long table), ``.errors``.
+
+    Examples
+    --------
+    >>> import pmfast
+    >>> book = pmfast.Book(
+    ...     {"account": ["A"], "instrument": ["ACME"], "quantity": [100.0]},
+    ...     {"instrument": ["ACME"], "kind": ["equity"], "underlying": ["ACME"]},
+    ...     {"underlying": ["ACME"], "price": [50.0]}, as_of="2026-11-20")
+    >>> round(float(pmfast.portfolio_margin(book).accounts["requirement"][0]), 6)
+    750.0
+    """
+    rules, nt, inputs, vol, rejected, all_errors, groups = _prepare(book, rules, n_threads,
+                                                                    errors)
+    layout = Layout(book, groups, rejected)
+    sets = []
+    for ss in rules.scenario_sets:
+        moves, market = class_moves(groups, book, ss)
+        pnl, value0 = risk_array(book, rules, inputs, vol.vol, moves, ss, skip=vol.bad,
+                                 n_threads=nt)
+        pnl = np.ascontiguousarray(np.nan_to_num(pnl, nan=0.0))  # bad rows are never held
+        if not sets:
+            per_unit, long_cap = _minimum_rule(rules, inputs, value0)
+        res = _core.margin_aggregate(*layout.args(), pnl, per_unit, long_cap, False, True, nt)
+        sets.append({"set": ss, "res": res, "market": market,
+                     "labels": scenario_labels(market, ss)})
+    concentration = None
+    if rules.concentration is not None:
+        lev = _np(book.underlyings.column("leverage")).astype(np.float64)
+        moves = np.maximum(lev[:, None] * _concentration_set(rules)[None, :], -1.0)
+        flat = ScenarioSet(name="concentration", points=4)  # 4 moves given explicitly
+        pnl, _ = risk_array(book, rules, inputs, vol.vol, moves, flat, skip=vol.bad, n_threads=nt)
+        pnl = np.ascontiguousarray(np.nan_to_num(pnl, nan=0.0))
+        concentration = _core.margin_concentration(*layout.args(), pnl,
+                                                   rules.concentration.largest, nt)
+    status = np.where(rejected, "rejected", "ok").astype(object)
+    return PortfolioMargin(book, rules, layout, groups, sets, concentration, rejected,
+                           all_errors, status)
+
+
+def risk_arrays(book, rules="finra-cpm", n_threads=None, errors=None):
+    """Theoretical P&L of every instrument at every scenario, with the volatility used.
+
+    Returns a long pandas DataFrame: instrument, underlying, group, scenario_set, scenario
+    (label), market_move (``m``), move (``L x m``, the class's own move), vol_shift, vol,
+    vol_source, value0 (model value today, per unit), pnl (per contract or share:
+    ``multiplier x (V_i - V_0)``).
+    """
+    rules, nt, inputs, vol, _, _, groups = _prepare(book, rules, n_threads, errors)
+    ins = book.instruments
+    ids = _np(ins.column("instrument")).astype(str)
+    und = inputs["und_code"]
+    g = groups.of_underlying[und] if und.size else und
+    frames = []
+    for ss in rules.scenario_sets:
+        moves, market = class_moves(groups, book, ss)
+        pnl, value0 = risk_array(book, rules, inputs, vol.vol, moves, ss, skip=vol.bad,
+                                 n_threads=nt)
+        n_sc = ss.n_scenarios
+        n_vols = len(ss.vol_shifts)
+        move_idx = np.arange(n_sc) // n_vols
+        labels = scenario_labels(market, ss)
+        frames.append(pd.DataFrame({
+            "instrument": np.repeat(ids, n_sc),
+            "underlying": np.repeat(_np(ins.column("underlying")).astype(str), n_sc),
+            "group": np.repeat(groups.names[g], n_sc),
+            "scenario_set": ss.name,
+            "scenario": labels[g].ravel() if len(g) else [],
+            "market_move": market[g][:, move_idx].ravel() if len(g) else [],
+            "move": moves[und][:, move_idx].ravel() if len(g) else [],
+            "vol_shift": np.tile(np.tile(ss.vol_shifts, ss.n_moves), len(ids)),
+            "vol": np.repeat(vol.vol, n_sc),
+            "vol_source": np.repeat(vol.source, n_sc),
+            "value0": np.repeat(value0, n_sc),
+            "pnl": pnl.ravel()}))
+    return pd.concat(frames, ignore_index=True)

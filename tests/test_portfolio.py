@@ -1,0 +1,148 @@
+"""Portfolio margin: the seed examples and TV-PM vectors, the numpy twin, invariants, errors."""
+import numpy as np
+import pandas as pd
+import pytest
+
+import pmfast
+from pmfast._reference import portfolio as twin
+
+AS_OF = "2026-11-20"
+
+
+def book_of(positions, instruments, underlyings, product_groups=None, **kw):
+    return pmfast.Book(pd.DataFrame(positions), pd.DataFrame(instruments),
+                       pd.DataFrame(underlyings),
+                       None if product_groups is None else pd.DataFrame(product_groups),
+                       as_of=kw.pop("as_of", AS_OF), rate=kw.pop("rate", 0.0), **kw)
+
+
+def requirement(book, **kw):
+    return pmfast.portfolio_margin(book, **kw).accounts.set_index("account")["requirement"]
+
+
+# -- seed examples (portfolio-margin.md) and TV-PM vectors (rules-us.md Part 3.B) ----------------
+def test_tv_pm1_long_stock():
+    book = book_of({"account": ["A"], "instrument": ["XYZ"], "quantity": [100.0]},
+                   {"instrument": ["XYZ"], "kind": ["equity"], "underlying": ["XYZ"]},
+                   {"underlying": ["XYZ"], "price": [50.0]})
+    acc = pmfast.portfolio_margin(book).accounts
+    assert acc["requirement"][0] == pytest.approx(750.0, rel=1e-12)
+    assert acc["worst_scenario"][0] == "-15%" and acc["minimum"][0] == 0
+
+
+def spy_ivv(spy=10_000.0, ivv=-10_000.0, offset=0.9):
+    return book_of({"account": ["A", "A"], "instrument": ["SPY", "IVV"], "quantity": [spy, ivv]},
+                   {"instrument": ["SPY", "IVV"], "kind": ["equity", "equity"],
+                    "underlying": ["SPY", "IVV"]},
+                   {"underlying": ["SPY", "IVV"], "price": [500.0, 500.0],
+                    "group_type": ["high_cap_index"] * 2, "product_group": ["SP500"] * 2},
+                   {"product_group": ["SP500"], "offset": [offset]})
+
+
+def test_tv_pm6_cross_class_offset_per_point():
+    pm = pmfast.portfolio_margin(spy_ivv())
+    assert pm.accounts["requirement"][0] == pytest.approx(40_000.0, rel=1e-12)
+    sc = pm.scenarios.set_index("scenario")["pnl"]
+    expected = {"-8%": 40_000, "-6.4%": 32_000, "-4.8%": 24_000, "-3.2%": 16_000,
+                "-1.6%": 8_000, "+1.2%": 6_000, "+2.4%": 12_000, "+3.6%": 18_000,
+                "+4.8%": 24_000, "+6%": 30_000}
+    for label, loss in expected.items():
+        assert -sc[label] == pytest.approx(loss, rel=1e-12), label
+    assert pm.accounts["worst_scenario"][0] == "-8%"
+    assert pm.groups["group_kind"].tolist() == ["product_group"]
+
+
+def test_cross_class_default_offset_and_hedge_lowers():
+    # no offset in product_groups: 0.90 default for high_cap_index classes
+    book = book_of({"account": ["A", "A"], "instrument": ["SPY", "IVV"],
+                    "quantity": [10_000.0, -10_000.0]},
+                   {"instrument": ["SPY", "IVV"], "kind": ["equity"] * 2,
+                    "underlying": ["SPY", "IVV"]},
+                   {"underlying": ["SPY", "IVV"], "price": [500.0, 500.0],
+                    "group_type": ["high_cap_index"] * 2, "product_group": ["SP500"] * 2})
+    assert requirement(book)["A"] == pytest.approx(40_000.0, rel=1e-12)
+    unhedged = requirement(spy_ivv(ivv=0.0))["A"]
+    assert unhedged == pytest.approx(400_000.0, rel=1e-12)     # SPY alone at -8%
+    assert requirement(spy_ivv())["A"] < unhedged
+
+
+def test_tv_pm7_leveraged_and_inverse_etf():
+    book = book_of({"account": ["L", "I"], "instrument": ["UPRO", "SDS"],
+                    "quantity": [1000.0, 1000.0]},
+                   {"instrument": ["UPRO", "SDS"], "kind": ["equity"] * 2,
+                    "underlying": ["UPRO", "SDS"]},
+                   {"underlying": ["UPRO", "SDS"], "price": [40.0, 40.0], "leverage": [3.0, -2.0]})
+    pm = pmfast.portfolio_margin(book).accounts.set_index("account")
+    assert pm.loc["L", "requirement"] == pytest.approx(18_000.0, rel=1e-12)
+    assert pm.loc["I", "requirement"] == pytest.approx(12_000.0, rel=1e-12)  # 2 x 15% x 40k
+    assert pm.loc["I", "worst_scenario"] == "+15%"                         # inverse loses up
+
+
+def straddle(n=100, price=5.0, vol=0.2):
+    return book_of({"account": ["A", "A"], "instrument": ["C", "P"], "quantity": [n, n]},
+                   {"instrument": ["C", "P"], "kind": ["option"] * 2, "underlying": ["IBM"] * 2,
+                    "right": ["C", "P"], "strike": [100.0, 100.0],
+                    "expiry": ["2027-02-19"] * 2, "style": ["european"] * 2,
+                    "price": [price, price], "implied_vol": [vol, vol]},
+                   {"underlying": ["IBM"], "price": [100.0]})
+
+
+def test_tv_pm2_long_straddle_minimum_binds():
+    acc = pmfast.portfolio_margin(straddle()).accounts
+    assert acc["minimum"][0] == pytest.approx(7_500.0, rel=1e-12)
+    assert acc["risk"][0] < 7_500.0
+    assert acc["requirement"][0] == pytest.approx(7_500.0, rel=1e-12)
+
+
+def test_long_option_minimum_capped_at_market_value():
+    acc = pmfast.portfolio_margin(straddle(n=10, price=0.05, vol=0.01)).accounts
+    # each long option worth $0.05 x 100: the $37.50 minimum is capped at $5 per contract
+    assert acc["minimum"][0] == pytest.approx(20 * 5.0, rel=1e-12)
+
+
+def test_tv_pm3_butterfly_minimum():
+    K = [90.0, 100.0, 110.0]
+    book = book_of({"account": ["A"] * 3, "instrument": ["L90", "S100", "L110"],
+                    "quantity": [5000.0, -10000.0, 5000.0]},
+                   {"instrument": ["L90", "S100", "L110"], "kind": ["option"] * 3,
+                    "underlying": ["AMZN"] * 3, "right": ["C"] * 3, "strike": K,
+                    "expiry": ["2027-05-21"] * 3, "style": ["european"] * 3,
+                    "price": [12.0, 5.0, 2.0], "implied_vol": [0.3] * 3},
+                   {"underlying": ["AMZN"], "price": [100.0]})
+    acc = pmfast.portfolio_margin(book).accounts
+    assert acc["minimum"][0] == pytest.approx(20_000 * 37.5, rel=1e-12)
+    assert acc["requirement"][0] == pytest.approx(750_000.0, rel=1e-12)
+
+
+def test_tv_pm5_short_put_at_intrinsic():
+    book = book_of({"account": ["A"], "instrument": ["P90"], "quantity": [-1.0]},
+                   {"instrument": ["P90"], "kind": ["option"], "underlying": ["X"],
+                    "right": ["P"], "strike": [90.0], "expiry": [AS_OF], "price": [0.0],
+                    "style": ["european"]},
+                   {"underlying": ["X"], "price": [100.0]})
+    acc = pmfast.portfolio_margin(book).accounts
+    assert acc["risk"][0] == pytest.approx(500.0, rel=1e-12)
+    assert acc["requirement"][0] == pytest.approx(500.0, rel=1e-12)
+
+
+def test_future_option_uses_its_future():
+    book = book_of({"account": ["A", "A"], "instrument": ["ES", "ESP"], "quantity": [1.0, -2.0]},
+                   {"instrument": ["ES", "ESP"], "kind": ["future", "future_option"],
+                    "underlying": ["SPX", "SPX"], "right": [None, "P"],
+                    "strike": [np.nan, 5000.0], "expiry": ["2026-12-18"] * 2,
+                    "multiplier": [50.0, 50.0], "price": [5000.0, 60.0],
+                    "implied_vol": [np.nan, 0.2], "future": [None, "ES"]},
+                   {"underlying": ["SPX"], "price": [4990.0], "group_type": ["high_cap_index"]})
+    arrays = pmfast.risk_arrays(book).set_index(["instrument", "scenario"])
+    T = 28 / 365
+    F = 5000.0 * 0.92
+    v0 = pmfast.pricing.black76("P", 5000.0, 5000.0, T, 0.0, 0.2)
+    v8 = pmfast.pricing.black76("P", F, 5000.0, T, 0.0, 0.2)
+    assert arrays.loc[("ESP", "-8%"), "pnl"] == pytest.approx(50 * (v8 - v0), rel=1e-12)
+    assert arrays.loc[("ES", "-8%"), "pnl"] == pytest.approx(-50 * 400.0, rel=1e-12)
+    acc = pmfast.portfolio_margin(book).accounts
+    moves = np.array([-8, -6.4, -4.8, -3.2, -1.6, 1.2, 2.4, 3.6, 4.8, 6]) / 100
+    pnl = 50 * 5000.0 * moves - 2 * 50 * (
+        pmfast.pricing.black76("P", 5000.0 * (1 + moves), 5000.0, T, 0.0, 0.2) - v0)
+    assert acc["risk"][0] == pytest.approx(max(0.0, -pnl.min()), rel=1e-9)
+    assert acc["risk"][0] > 0
