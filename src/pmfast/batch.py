@@ -59,11 +59,15 @@ def _join_accounts(book, pm, regt):
             "requirement": "pm_requirement", "risk": "pm_risk", "minimum": "pm_minimum"})
         table = table.merge(cols, on="account", how="left", validate="one_to_one")
     if regt is not None:
-        keep = [c for c in ("initial", "maintenance", "gross_initial") if c in regt.accounts]
+        keep = [c for c in ("initial", "maintenance", "gross_initial", "unmargined_positions")
+                if c in regt.accounts]
         cols = regt.accounts[["account", *keep]].rename(columns={c: f"regt_{c}" for c in keep})
         table = table.merge(cols, on="account", how="left", validate="one_to_one")
     if pm is not None and regt is not None:
-        table["savings"] = table["regt_initial"] - table["pm_requirement"]
+        # Futures and future options are outside Reg T (SPAN margins them), so for an account
+        # holding any the two figures do not cover the same positions: no saving is claimed.
+        comparable = table.get("regt_unmargined_positions", 0) == 0
+        table["savings"] = (table["regt_initial"] - table["pm_requirement"]).where(comparable)
     return table
 
 

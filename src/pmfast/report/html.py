@@ -9,6 +9,7 @@ import pandas as pd
 from pmfast.report import charts
 
 TOP_ACCOUNTS = 10
+CHARTED_GROUPS = 6  # P&L panels per account; the table lists every group
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
@@ -43,6 +44,25 @@ def _summary(run):
     return _table(pd.DataFrame(rows, columns=["", "value"]))
 
 
+def _scenario_charts(scenarios, account, groups):
+    """One chart panel per group, the groups with the largest requirement first."""
+    shown = groups.sort_values("requirement", ascending=False)["group"].head(CHARTED_GROUPS)
+    rows = scenarios[(scenarios["account"] == account) & scenarios["group"].isin(shown)]
+    panels = []
+    for group in shown:
+        own = rows[rows["group"] == group]
+        if not len(own):
+            continue
+        pnl = own["pnl"].to_numpy()
+        worst = int(np.argmin(pnl)) if pnl.min() < 0 else None
+        panels.append((str(group), pnl, own["scenario"].astype(str).tolist(), worst))
+    note = ""
+    if len(groups) > len(panels):
+        note = (f"<p class='muted'>P&amp;L charts for the {len(panels)} groups with the largest "
+                f"requirement; all {len(groups)} groups are in the table above.</p>")
+    return (charts.scenario_pnl_panels(panels) if panels else "") + note
+
+
 def _account_section(run, account):
     acc = run.accounts.set_index("account").loc[account]
     parts = [f'<div class="account"><h3>Account {html.escape(str(account))}</h3>']
@@ -57,14 +77,7 @@ def _account_section(run, account):
         parts.append("<h4>Requirement by group</h4>")
         parts.append(_table(groups.drop(columns=["account"]),
                             money=("requirement", "risk", "minimum")))
-        scen = run.pm.scenarios[run.pm.scenarios["account"] == account]
-        parts.append('<div class="charts">')
-        for group, rows in scen.groupby("group", sort=False):
-            pnl = rows["pnl"].to_numpy()
-            labels = rows["scenario"].astype(str).tolist()
-            worst = int(np.argmin(pnl)) if len(pnl) and pnl.min() < 0 else None
-            parts.append(charts.scenario_pnl(pnl, labels, worst, f"{group}: P&L by scenario"))
-        parts.append("</div>")
+        parts.append(_scenario_charts(run.pm.scenarios, account, groups))
     if run.regt is not None:
         strategies = run.regt.strategies[run.regt.strategies["account"] == account]
         parts.append("<h4>Reg T strategies chosen</h4>")
@@ -81,9 +94,13 @@ def render(run):
             f"{datetime.datetime.now().isoformat(timespec='seconds')}</p>",
             "<h2>Summary</h2>", _summary(run)]
     if "pm_requirement" in acc and "regt_initial" in acc:
+        comparable = acc["savings"].notna().to_numpy() if "savings" in acc else True
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = acc["pm_requirement"].to_numpy() / acc["regt_initial"].to_numpy()
-        body += ["<h2>Portfolio margin vs Reg T</h2>", charts.ratio_histogram(ratio)]
+        body += ["<h2>Portfolio margin vs Reg T</h2>", charts.ratio_histogram(ratio[comparable]),
+                 "<p class='muted'>Accounts holding futures or future options are left out: "
+                 "Reg T does not margin them (SPAN does), so the two figures would not cover "
+                 "the same positions.</p>"]
     sort_col = "pm_requirement" if "pm_requirement" in acc else "regt_initial"
     top = acc.sort_values(sort_col, ascending=False).head(TOP_ACCOUNTS)["account"]
     body.append(f"<h2>Largest {len(top)} accounts</h2>")
