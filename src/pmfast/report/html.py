@@ -45,21 +45,24 @@ def _summary(run):
 
 
 def _scenario_charts(scenarios, account, groups):
-    """One chart panel per group, the groups with the largest requirement first."""
-    shown = groups.sort_values("requirement", ascending=False)["group"].head(CHARTED_GROUPS)
-    rows = scenarios[(scenarios["account"] == account) & scenarios["group"].isin(shown)]
+    """One chart panel per group (and scenario set, for rule sets with several), the groups
+    with the largest requirement first."""
+    shown = groups.sort_values("requirement", ascending=False)["group"].unique()[:CHARTED_GROUPS]
+    rows = scenarios[scenarios["account"] == account]
+    keys = ["group", "scenario_set"] if "scenario_set" in rows else ["group"]
     panels = []
     for group in shown:
-        own = rows[rows["group"] == group]
-        if not len(own):
-            continue
-        pnl = own["pnl"].to_numpy()
-        worst = int(np.argmin(pnl)) if pnl.min() < 0 else None
-        panels.append((str(group), pnl, own["scenario"].astype(str).tolist(), worst))
+        for key, own in rows[rows["group"] == group].groupby(keys[1:] or "group", sort=False):
+            pnl = own["pnl"].to_numpy()
+            worst = int(np.argmin(pnl)) if pnl.min() < 0 else None
+            title = f"{group} · {key[0] if isinstance(key, tuple) else key}" if len(keys) > 1 \
+                else str(group)
+            panels.append((title, pnl, own["scenario"].astype(str).tolist(), worst))
+    n_groups = groups["group"].nunique()
     note = ""
-    if len(groups) > len(panels):
-        note = (f"<p class='muted'>P&amp;L charts for the {len(panels)} groups with the largest "
-                f"requirement; all {len(groups)} groups are in the table above.</p>")
+    if n_groups > len(shown):
+        note = (f"<p class='muted'>P&amp;L charts for the {len(shown)} groups with the largest "
+                f"requirement; all {n_groups} groups are in the table above.</p>")
     return (charts.scenario_pnl_panels(panels) if panels else "") + note
 
 
@@ -77,7 +80,7 @@ def _account_section(run, account):
         parts.append("<h4>Requirement by group</h4>")
         parts.append(_table(groups.drop(columns=["account"]),
                             money=("requirement", "risk", "minimum")))
-        parts.append(_scenario_charts(run.pm.scenarios, account, groups))
+        parts.append(_scenario_charts(run.pm.scenarios_for([account]), account, groups))
     if run.regt is not None:
         strategies = run.regt.strategies[run.regt.strategies["account"] == account]
         parts.append("<h4>Reg T strategies chosen</h4>")
