@@ -1,0 +1,366 @@
+"""``pmfast.WhatIf``: pre-trade what-if portfolio margin of one account, in microseconds.
+
+A session does the batch engine's expensive work once: it solves volatilities, prices every
+series over every scenario set (and the concentration overlay's moves), computes V_0 and the
+per-contract minimum per unit, and lays the book's positions out exactly as
+``portfolio_margin`` does (sorted by account, group, class, with CSR offsets).
+
+A what-if then touches one account only: the trade is merged into the account's netted
+positions (a handful of small numpy arrays: an existing position changes its quantity, a new
+one is inserted at its place in the (group, class, instrument) order), and the same compiled
+aggregation the batch runs (``_core.margin_aggregate`` per scenario set,
+``_core.margin_concentration``) is called on a one-account layout. The answer is therefore the
+batch's answer for the book with the trade appended; no pandas, no Book, no pricing on the hot
+path.
+"""
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from pmfast import _core
+from pmfast.errors import InputError
+from pmfast.portfolio import (Layout, _minimum_rule, _prepare, concentration_risk_array,
+                              set_risk_array)
+from pmfast.scenarios import _np, scenario_labels
+from pmfast.schema import format_ids
+
+
+@dataclass(frozen=True)
+class AccountMargin:
+    """Portfolio margin of one account (the fields of a ``portfolio_margin(...).accounts`` row).
+
+    ``set_requirements`` maps each scenario set name (and ``"concentration"`` when the rule
+    set has the overlay) to the account requirement under it; ``binding`` names the one that
+    set ``requirement`` (first on ties)."""
+    account: str
+    requirement: float
+    risk: float
+    minimum: float
+    worst_scenario: object      # str or None (no risk)
+    worst_group: object         # str or None (no risk, or the concentration overlay binds)
+    binding: str
+    set_requirements: dict
+    positions: int
+
+
+@dataclass(frozen=True)
+class WhatIfResult:
+    """The account's margin before and after a trade; ``change = after - before``."""
+    account: str
+    trade: dict
+    before: AccountMargin
+    after: AccountMargin
+
+    @property
+    def requirement_before(self):
+        return self.before.requirement
+
+    @property
+    def requirement_after(self):
+        return self.after.requirement
+
+    @property
+    def change(self):
+        return self.after.requirement - self.before.requirement
+
+    def __repr__(self):
+        return (f"WhatIfResult({self.account!r}: requirement {self.before.requirement:,.2f} -> "
+                f"{self.after.requirement:,.2f} (change {self.change:+,.2f}), worst "
+                f"{self.after.worst_scenario} on {self.after.worst_group}, binding "
+                f"{self.after.binding})")
+
+
+class _Slice:
+    """One account's netted positions in the batch layout's order, as a one-account layout."""
+    __slots__ = ("instrument", "quantity", "key", "class_start", "class_rank", "group_start",
+                 "account_start", "group", "group_offset")
+
+    def __init__(self, instrument, quantity, key, class_start, class_rank, group_start, group,
+                 group_offset):
+        self.instrument = instrument        # int32 risk-array rows, sorted by key
+        self.quantity = quantity            # float64 net quantities
+        self.key = key                      # int64 class rank x n_instruments + instrument
+        self.class_start = class_start      # int64 CSR into positions
+        self.class_rank = class_rank        # int64 rank of each class row (ascending)
+        self.group_start = group_start      # int64 CSR into class rows
+        self.account_start = np.array([0, len(group)], dtype=np.int64)
+        self.group = group                  # group index of each group row (ascending)
+        self.group_offset = group_offset    # float64 offset of each group row
+
+    def with_quantity(self, quantity):
+        """The same layout with other quantities (arrays shared, never written)."""
+        out = _Slice.__new__(_Slice)
+        out.instrument, out.quantity, out.key = self.instrument, quantity, self.key
+        out.class_start, out.class_rank = self.class_start, self.class_rank
+        out.group_start, out.account_start = self.group_start, self.account_start
+        out.group, out.group_offset = self.group, self.group_offset
+        return out
+
+
+class WhatIf:
+    """A pre-trade what-if session over a book: price once, then margin trades in microseconds.
+
+    Parameters
+    ----------
+    book : pmfast.Book
+    rules : str, path or pmfast.RuleSet
+        As ``portfolio_margin`` (``"finra-cpm"``, ``"house"``, a TOML file, a RuleSet).
+    n_threads : int, optional
+        Threads for pricing while the session is built (default: every available CPU). The
+        what-if calls run on the calling thread.
+    errors : {"raise", "collect"}, optional
+        As ``portfolio_margin``: an option whose volatility cannot be found raises, or rejects
+        the accounts holding it (a what-if on them then raises ``InputError``).
+
+    Examples
+    --------
+    Long 200 shares at $40 lose $1,200 at -15%; selling 150 of them leaves $300:
+
+    >>> import pmfast
+    >>> positions = {"account": ["ACCT1"], "instrument": ["XYZ"], "quantity": [200.0]}
+    >>> session = pmfast.WhatIf(pmfast.Book(
+    ...     positions, {"instrument": ["XYZ"], "kind": ["equity"], "underlying": ["XYZ"]},
+    ...     {"underlying": ["XYZ"], "price": [40.0]}))
+    >>> round(session.requirement("ACCT1"), 6)
+    1200.0
+    >>> r = session.what_if("ACCT1", {"XYZ": -150})
+    >>> round(r.requirement_after, 6), round(r.change, 6)
+    (300.0, -900.0)
+    """
+
+    def __init__(self, book, rules="finra-cpm", n_threads=None, errors=None):
+        rules, nt, inputs, vol, rejected, all_errors, groups = _prepare(book, rules, n_threads,
+                                                                        errors)
+        self.book = book
+        self.rules = rules
+        self.errors = all_errors
+        self._rejected = rejected
+        self._groups = groups
+        self._vol_bad = vol.bad
+        self._layout = Layout(book, groups, rejected)
+        self._sets = []       # (name, risk array, labels [n_groups, n_scenarios])
+        for ss in rules.scenario_sets:
+            pnl, value0, market = set_risk_array(book, rules, inputs, vol, groups, ss, nt)
+            if not self._sets:
+                self._per_unit, self._long_cap = _minimum_rule(rules, inputs, value0)
+                self.value0 = value0
+            self._sets.append((ss.name, pnl, scenario_labels(market, ss)))
+        self._concentration = None
+        if rules.concentration is not None:
+            self._concentration = concentration_risk_array(book, rules, inputs, vol, nt)
+            self._concentration_label = (
+                f"concentration ±{rules.concentration.large_move * 100:g}%")
+        self._set_names = tuple(s[0] for s in self._sets) + (
+            ("concentration",) if self._concentration is not None else ())
+        # instrument -> class rank (group, class order of the layout) and group
+        n_und = len(groups.of_underlying)
+        cls_order = np.lexsort((np.arange(n_und), groups.of_underlying))
+        rank = np.empty(n_und, dtype=np.int64)
+        rank[cls_order] = np.arange(n_und)
+        und = inputs["und_code"]
+        self._n_instruments = max(len(und), 1)
+        self._rank_of_instrument = rank[und] if len(und) else np.zeros(0, np.int64)
+        self._group_of_instrument = (groups.of_underlying[und].astype(np.int64) if len(und)
+                                     else np.zeros(0, np.int64))
+        ids = _np(book.instruments.column("instrument")).astype(str)
+        self._instrument_ids = ids
+        self._instrument_code = {name: k for k, name in enumerate(ids.tolist())}
+        self._account_code = {name: k for k, name in enumerate(book.account_ids.tolist())}
+        self._slices = {}
+        self._before = {}
+
+    # -- public ----------------------------------------------------------------------------------
+    @property
+    def accounts(self):
+        """Ids of the book's accounts (numpy array of str)."""
+        return self.book.account_ids
+
+    def requirement(self, account):
+        """The account's portfolio-margin requirement (as ``portfolio_margin(...).accounts``)."""
+        return self.margin(account).requirement
+
+    def margin(self, account):
+        """The account's full margin row as an ``AccountMargin`` (cached per account)."""
+        code = self._account(account)
+        before = self._before.get(code)
+        if before is None:
+            before = self._margin(str(self.book.account_ids[code]), self._slice(code))
+            self._before[code] = before
+        return before
+
+    def what_if(self, account, trade):
+        """Margin of ``account`` before and after adding ``trade``.
+
+        Parameters
+        ----------
+        account : str
+            An account id of the book.
+        trade : mapping of instrument id -> signed quantity, or iterable of (id, quantity)
+            Quantities add to the account's net positions (shares for equities, contracts for
+            options and futures); repeated ids are summed. A trade may close or reverse a
+            position. Instruments must be in the book's ``instruments`` table.
+
+        Returns
+        -------
+        WhatIfResult
+            ``before`` and ``after`` (``AccountMargin``), ``change``, ``requirement_before``,
+            ``requirement_after``.
+        """
+        before = self.margin(account)
+        codes, qtys, trade = self._trade(trade)
+        sl = self._merge(self._slices[self._account_code[account]], codes, qtys)
+        return WhatIfResult(before.account, trade, before, self._margin(before.account, sl))
+
+    def __repr__(self):
+        return (f"WhatIf({len(self.book.account_ids)} accounts, {len(self._instrument_ids)} "
+                f"instruments, rules {self.rules.name!r}, sets {list(self._set_names)})")
+
+    # -- input -----------------------------------------------------------------------------------
+    def _account(self, account):
+        try:
+            code = self._account_code.get(account)
+        except TypeError:           # unhashable
+            code = None
+        if code is None:
+            raise InputError(f"account: {format_ids([str(account)])} is not in the book")
+        if self._rejected[code]:
+            reasons = self.errors.loc[self.errors["account"] == account, "reason"].tolist()
+            raise InputError(f"account {format_ids([account])} was rejected and cannot be "
+                             f"margined: {'; '.join(reasons) or 'see errors'}")
+        return code
+
+    def _trade(self, trade):
+        """(instrument codes, quantities, {id: quantity}) of a trade, checked."""
+        items = trade.items() if isinstance(trade, Mapping) else trade
+        summed = {}
+        try:
+            for name, qty in items:
+                summed[name] = summed.get(name, 0.0) + float(qty)
+        except (TypeError, ValueError):
+            raise InputError("trade: must map instrument ids to numeric quantities, got "
+                             f"{trade!r}") from None
+        codes = []
+        unknown = []
+        for name, qty in summed.items():
+            code = self._instrument_code.get(name)
+            if code is None:
+                unknown.append(str(name))
+                continue
+            if not math.isfinite(qty):
+                raise InputError(f"trade.quantity: must be finite, got {qty!r} for instrument "
+                                 f"{format_ids([name])}")
+            codes.append(code)
+        if unknown:
+            raise InputError(f"trade.instrument: unknown instrument(s) {format_ids(unknown)} "
+                             "(not in the book's instruments table)")
+        if any(self._vol_bad[c] for c in codes):
+            bad = [self._instrument_ids[c] for c in codes if self._vol_bad[c]]
+            raise InputError("trade.instrument: volatility cannot be implied from price and the "
+                             f"underlying has no volatility for instrument(s) {format_ids(bad)}")
+        return codes, [summed[n] for n in summed], summed
+
+    # -- layout ----------------------------------------------------------------------------------
+    def _slice(self, code):
+        """The account's one-account layout, cut from the batch layout (cached)."""
+        sl = self._slices.get(code)
+        if sl is None:
+            lay = self._layout
+            g0, g1 = lay.account_start[code], lay.account_start[code + 1]
+            c0, c1 = lay.group_start[g0], lay.group_start[g1]
+            p0, p1 = lay.class_start[c0], lay.class_start[c1]
+            inst = lay.instrument[p0:p1].copy()
+            class_start = lay.class_start[c0:c1 + 1] - p0
+            rank = self._rank_of_instrument[inst]
+            sl = _Slice(inst, lay.quantity[p0:p1].copy(), rank * self._n_instruments + inst,
+                        class_start, rank[class_start[:-1]], lay.group_start[g0:g1 + 1] - c0,
+                        lay.group_of_row[g0:g1].astype(np.int64), lay.group_offset[g0:g1].copy())
+            self._slices[code] = sl
+        return sl
+
+    def _merge(self, sl, codes, qtys):
+        """The slice with the trade added: quantities of held instruments change (on a copy);
+        each instrument the account does not hold is inserted at its sorted place."""
+        n_inst = self._n_instruments
+        qty = sl.quantity.copy()
+        new = []
+        for code, q in zip(codes, qtys):
+            key = int(self._rank_of_instrument[code]) * n_inst + code
+            j = int(np.searchsorted(sl.key, key))
+            if j < len(sl.key) and sl.key[j] == key:
+                qty[j] += q
+            else:
+                new.append((key, code, q))
+        out = sl.with_quantity(qty)
+        for key, code, q in new:
+            out = self._insert(out, key, code, q)
+        return out
+
+    def _insert(self, sl, key, code, q):
+        """A new position row at its (group, class, instrument) place, opening a class row
+        and a group row when the account holds nothing of its class / group. Ranks order
+        classes group-major, so a new class row starts where the next class starts, and a new
+        group row where the next group starts."""
+        j = int(np.searchsorted(sl.key, key))
+        rank = key // self._n_instruments
+        ci = int(np.searchsorted(sl.class_rank, rank))
+        out = _Slice.__new__(_Slice)
+        out.key = np.concatenate((sl.key[:j], [key], sl.key[j:]))
+        out.instrument = np.concatenate((sl.instrument[:j], [code], sl.instrument[j:])).astype(
+            np.int32, copy=False)
+        out.quantity = np.concatenate((sl.quantity[:j], [q], sl.quantity[j:]))
+        cs, gs = sl.class_start, sl.group_start
+        if ci < len(sl.class_rank) and sl.class_rank[ci] == rank:     # class already held
+            out.class_start = np.concatenate((cs[:ci + 1], cs[ci + 1:] + 1))
+            out.class_rank = sl.class_rank
+            out.group_start, out.group, out.group_offset = gs, sl.group, sl.group_offset
+            out.account_start = sl.account_start
+            return out
+        out.class_start = np.concatenate((cs[:ci + 1], cs[ci:] + 1))
+        out.class_rank = np.concatenate((sl.class_rank[:ci], [rank], sl.class_rank[ci:]))
+        group = int(self._group_of_instrument[code])
+        gi = int(np.searchsorted(sl.group, group))
+        if gi < len(sl.group) and sl.group[gi] == group:               # group already held
+            out.group_start = np.concatenate((gs[:gi + 1], gs[gi + 1:] + 1))
+            out.group, out.group_offset = sl.group, sl.group_offset
+            out.account_start = sl.account_start
+            return out
+        out.group_start = np.concatenate((gs[:gi + 1], gs[gi:] + 1))
+        out.group = np.concatenate((sl.group[:gi], [group], sl.group[gi:]))
+        out.group_offset = np.concatenate((sl.group_offset[:gi], [self._groups.offset[group]],
+                                           sl.group_offset[gi:]))
+        out.account_start = np.array([0, len(out.group)], dtype=np.int64)
+        return out
+
+    # -- aggregation -----------------------------------------------------------------------------
+    def _margin(self, account, sl):
+        """Run the batch's compiled aggregation on a one-account layout, then pick the binding
+        scenario set as ``PortfolioMargin.accounts`` does (largest requirement, first on ties;
+        the concentration overlay after the sets; when it binds, its amount is the risk and the
+        first set's minimum is reported)."""
+        lay = (sl.instrument, sl.quantity, sl.class_start, sl.group_start, sl.account_start,
+               sl.group_offset)
+        results = [_core.margin_aggregate(*lay, pnl, self._per_unit, self._long_cap, False,
+                                          False, 1) for _, pnl, _ in self._sets]
+        reqs = [float(res["account_requirement"][0]) for res in results]
+        if self._concentration is not None:
+            reqs.append(float(_core.margin_concentration(
+                *lay, self._concentration, self.rules.concentration.largest, 1)[0]))
+        k = max(range(len(reqs)), key=reqs.__getitem__)      # first on ties
+        by_set = dict(zip(self._set_names, reqs))
+        if k == len(results):
+            return AccountMargin(account, reqs[k], reqs[k],
+                                 float(results[0]["account_minimum"][0]),
+                                 self._concentration_label, None, "concentration", by_set,
+                                 len(sl.key))
+        res = results[k]
+        g = int(res["account_worst_group"][0])
+        worst = group = None
+        if g >= 0:
+            grp = sl.group[g]
+            worst = self._sets[k][2][grp, res["group_worst"][g]]
+            group = self._groups.names[grp]
+        return AccountMargin(account, reqs[k], float(res["account_risk"][0]),
+                             float(res["account_minimum"][0]), worst, group, self._set_names[k],
+                             by_set, len(sl.key))
