@@ -21,10 +21,14 @@ import numpy as np
 
 from pmfast import _core
 from pmfast.errors import InputError
-from pmfast.portfolio import (Layout, _minimum_rule, _prepare, concentration_risk_array,
-                              set_risk_array)
-from pmfast.scenarios import _np, scenario_labels
+from pmfast.portfolio import (VOL_REASON, Layout, _minimum_rule, _prepare,
+                              concentration_risk_array, set_risk_array)
+from pmfast.scenarios import _np, instrument_inputs, scenario_labels, solve_volatility
 from pmfast.schema import format_ids
+
+# a position's sort key inside an account: class rank x stride + instrument code (codes are
+# int32, so instruments added to a session never reorder the keys of cached accounts)
+_KEY_STRIDE = 2 ** 31
 
 
 @dataclass(frozen=True)
@@ -138,38 +142,47 @@ class WhatIf:
         self.errors = all_errors
         self._rejected = rejected
         self._groups = groups
-        self._vol_bad = vol.bad
         self._layout = Layout(book, groups, rejected)
-        self._sets = []       # (name, risk array, labels [n_groups, n_scenarios])
-        for ss in rules.scenario_sets:
-            pnl, value0, market = set_risk_array(book, rules, inputs, vol, groups, ss, nt)
-            if not self._sets:
-                self._per_unit, self._long_cap = _minimum_rule(rules, inputs, value0)
-                self.value0 = value0
-            self._sets.append((ss.name, pnl, scenario_labels(market, ss)))
-        self._concentration = None
+        # classes ranked by (group, class), the layout's order
+        n_und = len(groups.of_underlying)
+        self._class_rank = np.empty(n_und, dtype=np.int64)
+        self._class_rank[np.lexsort((np.arange(n_und), groups.of_underlying))] = np.arange(n_und)
+        priced, markets = self._price(book, inputs, vol, nt)
+        for name, value in priced.items():
+            setattr(self, name, value)
+        self._labels = [scenario_labels(m, ss) for m, ss in zip(markets, rules.scenario_sets)]
+        self._set_names = tuple(ss.name for ss in rules.scenario_sets) + (
+            ("concentration",) if rules.concentration is not None else ())
         if rules.concentration is not None:
-            self._concentration = concentration_risk_array(book, rules, inputs, vol, nt)
             self._concentration_label = (
                 f"concentration ±{rules.concentration.large_move * 100:g}%")
-        self._set_names = tuple(s[0] for s in self._sets) + (
-            ("concentration",) if self._concentration is not None else ())
-        # instrument -> class rank (group, class order of the layout) and group
-        n_und = len(groups.of_underlying)
-        cls_order = np.lexsort((np.arange(n_und), groups.of_underlying))
-        rank = np.empty(n_und, dtype=np.int64)
-        rank[cls_order] = np.arange(n_und)
-        und = inputs["und_code"]
-        self._n_instruments = max(len(und), 1)
-        self._rank_of_instrument = rank[und] if len(und) else np.zeros(0, np.int64)
-        self._group_of_instrument = (groups.of_underlying[und].astype(np.int64) if len(und)
-                                     else np.zeros(0, np.int64))
-        ids = _np(book.instruments.column("instrument")).astype(str)
-        self._instrument_ids = ids
-        self._instrument_code = {name: k for k, name in enumerate(ids.tolist())}
+        self._instrument_code = {name: k for k, name in enumerate(self._instrument_ids.tolist())}
         self._account_code = {name: k for k, name in enumerate(book.account_ids.tolist())}
         self._slices = {}
         self._before = {}
+
+    def _price(self, book, inputs, vol, nt):
+        """Per instrument of ``book``: the risk array of every scenario set (on the session's
+        groups), V_0, the minimum per unit and long-option cap, the concentration risk array,
+        the class rank and group; and the groups' market moves of every set."""
+        rules = self.rules
+        pnl, markets = [], []
+        for ss in rules.scenario_sets:
+            risk, value0, market = set_risk_array(book, rules, inputs, vol, self._groups, ss, nt)
+            pnl.append(risk)
+            markets.append(market)
+            if len(pnl) == 1:
+                v0 = value0
+        per_unit, long_cap = _minimum_rule(rules, inputs, v0)
+        und = inputs["und_code"]
+        priced = {"_pnl": pnl, "value0": v0, "_per_unit": per_unit, "_long_cap": long_cap,
+                  "_concentration": (None if rules.concentration is None else
+                                     concentration_risk_array(book, rules, inputs, vol, nt)),
+                  "_rank_of_instrument": self._class_rank[und],
+                  "_group_of_instrument": self._groups.of_underlying[und].astype(np.int64),
+                  "_vol_bad": vol.bad,
+                  "_instrument_ids": _np(book.instruments.column("instrument")).astype(str)}
+        return priced, markets
 
     # -- public ----------------------------------------------------------------------------------
     @property
@@ -213,6 +226,69 @@ class WhatIf:
         sl = self._merge(self._slices[self._account_code[account]], codes, qtys)
         return WhatIfResult(before.account, trade, before, self._margin(before.account, sl))
 
+    def add_instruments(self, instruments):
+        """Price instruments that are not in the book, so that trades can use them.
+
+        Each row is validated as the Book validates ``instruments`` (same columns, same
+        checks), on the book's underlyings, product groups, ``as_of`` and rate; a future
+        option's ``future`` may name a future of the book. The rows are priced on the same
+        scenario grid as their group (every scenario set, and the concentration overlay) and
+        appended to the session: a what-if on them is then as fast as on any instrument, and
+        equals the batch on a Book holding them. The book's accounts are unchanged.
+
+        Parameters
+        ----------
+        instruments : table (pandas, polars, pyarrow, mapping of columns, or path)
+            Rows in the ``instruments`` schema with ids the session does not know yet.
+
+        Returns
+        -------
+        list of str
+            The ids added.
+        """
+        import pandas as pd
+
+        from pmfast.book import Book
+        from pmfast.io import to_arrow
+        table = to_arrow(instruments, "instruments").to_pandas()
+        if "instrument" not in table:
+            raise InputError("instruments: missing required column 'instrument'")
+        ids = table["instrument"].astype(str).tolist()
+        clash = [i for i in ids if i in self._instrument_code]
+        if clash:
+            raise InputError(f"instruments.instrument: already in the session for instrument(s) "
+                             f"{format_ids(clash)}")
+        futures = table["future"].dropna().astype(str).unique() if "future" in table else []
+        known = [self._instrument_code[f] for f in futures if f in self._instrument_code]
+        if known:     # the futures their options deliver: rows of the book
+            cols = ["instrument", "kind", "underlying", "expiry", "multiplier", "price"]
+            table = pd.concat([table, self.book.instruments.take(known).select(cols).to_pandas()],
+                              ignore_index=True)
+        book = Book({"account": ["what-if"] * len(ids), "instrument": ids,
+                     "quantity": [0.0] * len(ids)}, table, self.book.underlyings,
+                    self.book.product_groups, as_of=self.book.as_of, rate=self.book.rate)
+        if not book.underlyings.column("underlying").equals(
+                self.book.underlyings.column("underlying")):
+            raise RuntimeError("the underlyings were re-read in another order")  # never expected
+        inputs = instrument_inputs(book, self.rules)
+        vol = solve_volatility(book, self.rules, inputs, n_threads=1)
+        priced, _ = self._price(book, inputs, vol, 1)
+        code = {name: k for k, name in enumerate(priced["_instrument_ids"].tolist())}
+        rows = np.array([code[i] for i in ids], dtype=np.int64)
+        if priced["_vol_bad"][rows].any():
+            raise InputError(f"instruments.implied_vol: {VOL_REASON} for instrument(s) "
+                             f"{format_ids(np.asarray(ids)[priced['_vol_bad'][rows]])}")
+        for name, value in priced.items():
+            old = getattr(self, name)
+            if name == "_pnl":
+                value = [np.concatenate([a, b[rows]]) for a, b in zip(old, value)]
+            elif value is not None:
+                value = np.concatenate([old, value[rows]])
+            setattr(self, name, value)
+        n = len(self._instrument_code)
+        self._instrument_code.update((i, n + k) for k, i in enumerate(ids))
+        return ids
+
     def __repr__(self):
         return (f"WhatIf({len(self.book.account_ids)} accounts, {len(self._instrument_ids)} "
                 f"instruments, rules {self.rules.name!r}, sets {list(self._set_names)})")
@@ -254,11 +330,12 @@ class WhatIf:
             codes.append(code)
         if unknown:
             raise InputError(f"trade.instrument: unknown instrument(s) {format_ids(unknown)} "
-                             "(not in the book's instruments table)")
+                             "(not in the book's instruments table; price new ones with "
+                             "WhatIf.add_instruments)")
         if any(self._vol_bad[c] for c in codes):
             bad = [self._instrument_ids[c] for c in codes if self._vol_bad[c]]
-            raise InputError("trade.instrument: volatility cannot be implied from price and the "
-                             f"underlying has no volatility for instrument(s) {format_ids(bad)}")
+            raise InputError(f"trade.instrument: {VOL_REASON} for instrument(s) "
+                             f"{format_ids(bad)}")
         return codes, [summed[n] for n in summed], summed
 
     # -- layout ----------------------------------------------------------------------------------
@@ -273,7 +350,7 @@ class WhatIf:
             inst = lay.instrument[p0:p1].copy()
             class_start = lay.class_start[c0:c1 + 1] - p0
             rank = self._rank_of_instrument[inst]
-            sl = _Slice(inst, lay.quantity[p0:p1].copy(), rank * self._n_instruments + inst,
+            sl = _Slice(inst, lay.quantity[p0:p1].copy(), rank * _KEY_STRIDE + inst,
                         class_start, rank[class_start[:-1]], lay.group_start[g0:g1 + 1] - c0,
                         lay.group_of_row[g0:g1].astype(np.int64), lay.group_offset[g0:g1].copy())
             self._slices[code] = sl
@@ -282,11 +359,10 @@ class WhatIf:
     def _merge(self, sl, codes, qtys):
         """The slice with the trade added: quantities of held instruments change (on a copy);
         each instrument the account does not hold is inserted at its sorted place."""
-        n_inst = self._n_instruments
         qty = sl.quantity.copy()
         new = []
         for code, q in zip(codes, qtys):
-            key = int(self._rank_of_instrument[code]) * n_inst + code
+            key = int(self._rank_of_instrument[code]) * _KEY_STRIDE + code
             j = int(np.searchsorted(sl.key, key))
             if j < len(sl.key) and sl.key[j] == key:
                 qty[j] += q
@@ -303,7 +379,7 @@ class WhatIf:
         classes group-major, so a new class row starts where the next class starts, and a new
         group row where the next group starts."""
         j = int(np.searchsorted(sl.key, key))
-        rank = key // self._n_instruments
+        rank = key // _KEY_STRIDE
         ci = int(np.searchsorted(sl.class_rank, rank))
         out = _Slice.__new__(_Slice)
         out.key = np.concatenate((sl.key[:j], [key], sl.key[j:]))
@@ -342,7 +418,7 @@ class WhatIf:
         lay = (sl.instrument, sl.quantity, sl.class_start, sl.group_start, sl.account_start,
                sl.group_offset)
         results = [_core.margin_aggregate(*lay, pnl, self._per_unit, self._long_cap, False,
-                                          False, 1) for _, pnl, _ in self._sets]
+                                          False, 1) for pnl in self._pnl]
         reqs = [float(res["account_requirement"][0]) for res in results]
         if self._concentration is not None:
             reqs.append(float(_core.margin_concentration(
@@ -359,7 +435,7 @@ class WhatIf:
         worst = group = None
         if g >= 0:
             grp = sl.group[g]
-            worst = self._sets[k][2][grp, res["group_worst"][g]]
+            worst = self._labels[k][grp, res["group_worst"][g]]
             group = self._groups.names[grp]
         return AccountMargin(account, reqs[k], float(res["account_risk"][0]),
                              float(res["account_minimum"][0]), worst, group, self._set_names[k],
