@@ -2,9 +2,9 @@
 
     PYTHONPATH=src python -m pytest benchmarks/test_bench_whatif.py --benchmark-only
 
-* latency of ``WhatIf.what_if`` on the ``small`` workload's account closest to 50 positions,
-  one added trade, from Python (performance.md goal: <= 50 us), under ``finra-cpm`` and
-  ``house``; the trade either changes a position the account holds or opens a series of a
+* latency of ``WhatIf.what_if`` on the account closest to 50 positions of the ``small``
+  workload (``finra-cpm`` and ``house``) and of the ``medium`` one (``finra-cpm``), one added
+  trade, from Python (performance.md goal: <= 50 us); the trade either changes a position the account holds or opens a series of a
   group the account does not hold (a new position, class and group row: the longest path);
 * the baseline, timed in the same test: what a tool without a session does, build a
   one-account Book (the account's rows plus the trade) and run ``portfolio_margin`` on it,
@@ -42,10 +42,16 @@ def book_of(t, positions=None, instruments=None):
                        t["underlyings"], t["product_groups"], as_of=AS_OF, rate=RATE)
 
 
-@pytest.fixture(scope="module")
-def small():
-    """The small book, its account closest to 50 positions, and two trades on it."""
-    t = tables("small")
+def account_case(name):
+    """The book, its account closest to 50 positions, and two trades on it (cached)."""
+    key = ("case", name)
+    if key not in _cache:
+        _cache[key] = _account_case(name)
+    return _cache[key]
+
+
+def _account_case(name):
+    t = tables(name)
     book = book_of(t)
     counts = np.bincount(book.positions.column("account_code").to_numpy(),
                          minlength=book.n_accounts)
@@ -95,14 +101,20 @@ def median_us(fn, rounds):
     return float(np.median(times)) * 1e6
 
 
+_sessions = {}
+
+
 @pytest.mark.parametrize("kind", ["held", "new-group"])
-@pytest.mark.parametrize("rules", ["finra-cpm", "house"])
-def test_what_if_latency(benchmark, small, rules, kind):
-    t, book, account, n_positions, trades = small
+@pytest.mark.parametrize("name,rules", [("small", "finra-cpm"), ("small", "house"),
+                                        ("medium", "finra-cpm")])
+def test_what_if_latency(benchmark, name, rules, kind):
+    t, book, account, n_positions, trades = account_case(name)
     trade = trades[kind]
-    session = pmfast.WhatIf(book, rules=rules, n_threads=1)
+    if (name, rules) not in _sessions:
+        _sessions[(name, rules)] = pmfast.WhatIf(book, rules=rules, n_threads=1)
+    session = _sessions[(name, rules)]
     session.requirement(account)          # the "before" is cached per account
-    benchmark.group = f"what-if latency ({rules})"
+    benchmark.group = f"what-if latency ({name}, {rules})"
     result = benchmark.pedantic(session.what_if, args=(account, trade), rounds=2000,
                                 iterations=5, warmup_rounds=100)
     # the same answer as the batch on a one-account book with the trade appended
@@ -112,10 +124,11 @@ def test_what_if_latency(benchmark, small, rules, kind):
     info = {"positions": n_positions, "trade": kind, "what_if_us": median}
     for trimmed in (False, True):
         label = "one_account_book_trimmed_us" if trimmed else "one_account_book_us"
-        info[label] = median_us(lambda: baseline(t, account, trade, rules, trimmed), 7)
+        rounds = 3 if name == "medium" and not trimmed else 7
+        info[label] = median_us(lambda: baseline(t, account, trade, rules, trimmed), rounds)
         info["speedup_vs_" + label[:-3]] = info[label] / median
     benchmark.extra_info.update(info)
-    print(f"\n{rules} {kind}: what_if {median:.1f} us on {n_positions} positions; one-account "
+    print(f"\n{name} {rules} {kind}: what_if {median:.1f} us on {n_positions} positions; one-account "
           f"Book + portfolio_margin {info['one_account_book_us']:,.0f} us "
           f"({info['speedup_vs_one_account_book']:,.0f}x), trimmed instruments "
           f"{info['one_account_book_trimmed_us']:,.0f} us "
