@@ -30,10 +30,12 @@ def case(request, book):
         book, rules=rules).accounts.set_index("account")
 
 
-def batch_with(tables, rules, trades):
-    """The batch engine on a new Book whose positions have the trades appended as rows."""
+def batch_with(tables, rules, trades, then=None):
+    """The batch engine on a new Book whose positions have the trades (and then those of
+    ``then``) appended as rows."""
     pos = tables["positions"].to_pandas()
-    rows = [(a, i, q) for a, trade in trades.items() for i, q in trade.items()]
+    rows = [(a, i, q) for step in (trades, then or {}) for a, trade in step.items()
+            for i, q in trade.items()]
     extra = pd.DataFrame(rows, columns=["account", "instrument", "quantity"])
     positions = pd.concat([pos.astype({"account": str, "instrument": str}), extra],
                           ignore_index=True)
@@ -180,6 +182,28 @@ def test_session_is_not_changed_by_what_ifs(case, book):
     session.what_if(account, {mine[0]: -1000, book.instruments["instrument"][0].as_py(): 9})
     assert session.what_if(account, {mine[0]: 7}) == first
     assert session.requirement(account) == batch.loc[account, "requirement"]
+
+
+def test_apply_books_trades_into_the_session(case, tables, book):
+    """Two fills applied one after the other, then a what-if: each equals the batch on a Book
+    with the fills appended so far."""
+    rules, _, batch = case
+    session = pmfast.WhatIf(book, rules=rules, n_threads=1)
+    account, other = book.account_ids[11], book.account_ids[12]
+    mine, qty = held(book, account)
+    fills = [{mine[0]: -qty[0] / 2 if qty[0] % 2 == 0 else 1.0}, {"SPY": -300.0, "IVV": 300.0}]
+    booked = {}
+    for fill in fills:
+        result = session.apply(account, fill)
+        for name, q in fill.items():
+            booked[name] = booked.get(name, 0.0) + q
+        want = batch_with(tables, rules, {account: booked}).loc[account]
+        assert_row(result.after, want, rules)
+        assert_row(session.margin(account), want, rules)
+    probe = {mine[-1]: 2.0}
+    want = batch_with(tables, rules, {account: booked}, then={account: probe}).loc[account]
+    assert_row(session.what_if(account, probe).after, want, rules)
+    assert session.requirement(other) == batch.loc[other, "requirement"]
 
 
 def test_trade_as_pairs_sums_repeated_ids(case, book):

@@ -213,7 +213,8 @@ class WhatIf:
         trade : mapping of instrument id -> signed quantity, or iterable of (id, quantity)
             Quantities add to the account's net positions (shares for equities, contracts for
             options and futures); repeated ids are summed. A trade may close or reverse a
-            position. Instruments must be in the book's ``instruments`` table.
+            position. Instruments must be in the book's ``instruments`` table (or added with
+            ``add_instruments``).
 
         Returns
         -------
@@ -221,10 +222,23 @@ class WhatIf:
             ``before`` and ``after`` (``AccountMargin``), ``change``, ``requirement_before``,
             ``requirement_after``.
         """
+        return self._what_if(account, trade)[0]
+
+    def apply(self, account, trade):
+        """Book ``trade`` into the session (an intraday fill): from now on ``requirement``,
+        ``margin`` and ``what_if`` of ``account`` include it. The Book is not changed.
+        Returns the ``WhatIfResult`` of the trade."""
+        result, merged = self._what_if(account, trade)
+        code = self._account_code[result.account]
+        self._slices[code] = merged
+        self._before[code] = result.after
+        return result
+
+    def _what_if(self, account, trade):
         before = self.margin(account)
         codes, qtys, trade = self._trade(trade)
-        sl = self._merge(self._slices[self._account_code[account]], codes, qtys)
-        return WhatIfResult(before.account, trade, before, self._margin(before.account, sl))
+        sl = self._merge(self._slices[self._account_code[before.account]], codes, qtys)
+        return WhatIfResult(before.account, trade, before, self._margin(before.account, sl)), sl
 
     def add_instruments(self, instruments):
         """Price instruments that are not in the book, so that trades can use them.
