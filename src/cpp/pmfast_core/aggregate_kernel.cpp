@@ -1,0 +1,290 @@
+// Inner loops of the portfolio-margin aggregation; the arithmetic contract is in
+// aggregate_kernel.hpp.
+//
+// Why it is shaped this way (medium layout: ~2.1 positions per class, ~1.2 classes per group,
+// so per-class and per-group work costs as much as the per-position gather):
+// - a class's and a group's scenario vectors live in registers (AVX-512: 8 scenarios per
+//   register, the last one masked), never in memory that has to be zeroed and reloaded;
+// - the risk-array row of the position PREFETCH positions ahead is prefetched, because the
+//   rows are gathered at random and the loop exits (1 or 2 positions per class) mispredict,
+//   which would otherwise stall the gathers;
+// - the worst scenario is found branch-free (vector minimum, then the first lane equal to it);
+//   a group with a NaN scenario takes the scalar scan so NaN handling stays that of the
+//   sequential definition;
+// - minimums and the account's worst group are selects, not branches.
+#include "pmfast_core/aggregate_kernel.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace pmfast {
+namespace detail {
+
+namespace {
+
+// How many positions ahead the risk-array row is prefetched.
+constexpr int64_t PREFETCH = 16;
+
+// The sequential worst-scenario scan: the first s attaining the largest -net[s] (NaN-aware as
+// written: a NaN never wins a comparison).
+inline int32_t worst_scenario_scan(const double* net, int64_t S, double* worst_loss) {
+  int32_t worst = 0;
+  double loss = -net[0];
+  for (int64_t s = 1; s < S; ++s) {
+    if (-net[s] > loss) {
+      loss = -net[s];
+      worst = static_cast<int32_t>(s);
+    }
+  }
+  *worst_loss = loss;
+  return worst;
+}
+
+// Group and account results of one group, shared by both code paths.
+struct AccountTotals {
+  double risk = 0.0, minimum = 0.0, requirement = 0.0, worst_risk = 0.0;
+  int32_t worst_group = -1;
+
+  inline void add_group(const MarginOutput& out, int64_t g, double worst_loss, int32_t worst,
+                        double minimum_g) {
+    const double risk_g = 0.0 < worst_loss ? worst_loss : 0.0;        // std::max(0, loss)
+    const double req_g = risk_g < minimum_g ? minimum_g : risk_g;     // std::max(risk, min)
+    out.group_risk[g] = risk_g;
+    out.group_minimum[g] = minimum_g;
+    out.group_requirement[g] = req_g;
+    out.group_worst[g] = worst;
+    risk += risk_g;
+    minimum += minimum_g;
+    requirement += req_g;
+    const bool worse = risk_g > worst_risk;
+    worst_risk = worse ? risk_g : worst_risk;
+    worst_group = worse ? static_cast<int32_t>(g) : worst_group;
+  }
+
+  inline void store(const MarginOutput& out, int64_t a) const {
+    out.account_risk[a] = risk;
+    out.account_minimum[a] = minimum;
+    out.account_requirement[a] = requirement;
+    out.account_worst_group[a] = worst_group;
+  }
+};
+
+// Portable path (any scenario count, any target); NS > 0 fixes the count at compile time.
+template <int NS>
+void margin_scalar(const MarginLayout& l, const RiskArray& r, const MinimumRule& m,
+                   const MarginOutput& out, int64_t a_begin, int64_t a_end) {
+  const int64_t S = NS > 0 ? NS : r.n_scenarios;
+  std::vector<double> scratch_class(S), scratch_net(S);
+  for (int64_t a = a_begin; a < a_end; ++a) {
+    AccountTotals acct;
+    for (int64_t g = l.account_start[a]; g < l.account_start[a + 1]; ++g) {
+      double* net = out.group_net ? out.group_net + g * S : scratch_net.data();
+      for (int64_t s = 0; s < S; ++s) net[s] = 0.0;
+      const double alpha = l.group_offset[g];
+      double minimum = 0.0;
+      for (int64_t c = l.group_start[g]; c < l.group_start[g + 1]; ++c) {
+        double* acc = out.class_pnl ? out.class_pnl + c * S : scratch_class.data();
+        for (int64_t s = 0; s < S; ++s) acc[s] = 0.0;
+        for (int64_t p = l.class_start[c]; p < l.class_start[c + 1]; ++p) {
+          const int32_t i = l.instrument[p];
+          const double q = l.quantity[p];
+          const double* row = r.pnl + static_cast<int64_t>(i) * S;
+          for (int64_t s = 0; s < S; ++s) acc[s] = mul_add(q, row[s], acc[s]);
+          minimum += position_minimum(m.per_unit[i], m.long_cap[i], q);
+        }
+        // losses net fully; only a fraction alpha of a class group's gain offsets them
+        for (int64_t s = 0; s < S; ++s) net[s] += acc[s] < 0.0 ? acc[s] : alpha * acc[s];
+      }
+      double worst_loss;
+      const int32_t worst = worst_scenario_scan(net, S, &worst_loss);
+      acct.add_group(out, g, worst_loss, worst, minimum);
+    }
+    acct.store(out, a);
+  }
+}
+
+#if defined(__AVX512F__)
+// GCC 12 reports its own _mm512_undefined_pd() (inside the min/extract intrinsics) as maybe
+// uninitialised; the lanes it leaves undefined are never read.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+// NV registers of 8 scenarios; the last holds S - 8 (NV - 1) of them. NS > 0: S is known at
+// compile time (the masks become constants).
+template <int NV, int NS>
+void margin_avx512(const MarginLayout& l, const RiskArray& r, const MinimumRule& m,
+                   const MarginOutput& out, int64_t a_begin, int64_t a_end) {
+  static_assert(NS == 0 || (NS > 8 * (NV - 1) && NS <= 8 * NV), "NS must need NV registers");
+  const int64_t S = NS > 0 ? NS : r.n_scenarios;
+  const __mmask8 tail = static_cast<__mmask8>(0xFFu >> (8 * NV - S));
+  const auto mask_of = [tail](int k) -> __mmask8 { return k == NV - 1 ? tail : 0xFF; };
+  const __m512d zero = _mm512_setzero_pd();
+  const __m512d inf = _mm512_set1_pd(std::numeric_limits<double>::infinity());
+  const int32_t* instrument = l.instrument;
+  const double* quantity = l.quantity;
+  const double* pnl = r.pnl;
+  const int64_t last_position = l.n_positions - 1;
+
+  for (int64_t a = a_begin; a < a_end; ++a) {
+    AccountTotals acct;
+    for (int64_t g = l.account_start[a]; g < l.account_start[a + 1]; ++g) {
+      const __m512d alpha = _mm512_set1_pd(l.group_offset[g]);
+      __m512d net[NV];
+      for (int k = 0; k < NV; ++k) net[k] = zero;
+      double minimum = 0.0;
+      for (int64_t c = l.group_start[g]; c < l.group_start[g + 1]; ++c) {
+        __m512d acc[NV];
+        for (int k = 0; k < NV; ++k) acc[k] = zero;
+        for (int64_t p = l.class_start[c]; p < l.class_start[c + 1]; ++p) {
+          const int64_t ahead = std::min(p + PREFETCH, last_position);
+          const double* next = pnl + static_cast<int64_t>(instrument[ahead]) * S;
+          for (int k = 0; k < NV; ++k) _mm_prefetch(reinterpret_cast<const char*>(next + 8 * k), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(next + S - 1), _MM_HINT_T0);
+          const int64_t i = instrument[p];
+          const double q = quantity[p];
+          const __m512d vq = _mm512_set1_pd(q);
+          const double* row = pnl + i * S;
+          for (int k = 0; k < NV; ++k) {
+            const __m512d x = k == NV - 1 ? _mm512_maskz_loadu_pd(tail, row + 8 * k)
+                                          : _mm512_loadu_pd(row + 8 * k);
+            acc[k] = _mm512_fmadd_pd(vq, x, acc[k]);
+          }
+          minimum += position_minimum(m.per_unit[i], m.long_cap[i], q);
+        }
+        if (out.class_pnl) {
+          for (int k = 0; k < NV; ++k)
+            _mm512_mask_storeu_pd(out.class_pnl + c * S + 8 * k, mask_of(k), acc[k]);
+        }
+        // losses net fully; only a fraction alpha of a class group's gain offsets them
+        for (int k = 0; k < NV; ++k) {
+          const __mmask8 loss = _mm512_cmp_pd_mask(acc[k], zero, _CMP_LT_OQ);
+          const __m512d h = _mm512_mask_blend_pd(loss, _mm512_mul_pd(alpha, acc[k]), acc[k]);
+          net[k] = _mm512_add_pd(net[k], h);
+        }
+      }
+      if (out.group_net) {
+        for (int k = 0; k < NV; ++k)
+          _mm512_mask_storeu_pd(out.group_net + g * S + 8 * k, mask_of(k), net[k]);
+      }
+      // worst scenario: the first lane equal to the smallest net (NaN: the sequential scan)
+      uint32_t nan_lanes = 0;
+      for (int k = 0; k < NV; ++k)
+        nan_lanes |= _mm512_mask_cmp_pd_mask(mask_of(k), net[k], net[k], _CMP_UNORD_Q);
+      int32_t worst;
+      double worst_loss;
+      if (__builtin_expect(nan_lanes != 0, 0)) {
+        alignas(64) double tmp[8 * NV];
+        for (int k = 0; k < NV; ++k) _mm512_store_pd(tmp + 8 * k, net[k]);
+        worst = worst_scenario_scan(tmp, S, &worst_loss);
+      } else {
+        __m512d low = _mm512_mask_blend_pd(mask_of(NV - 1), inf, net[NV - 1]);
+        for (int k = 0; k < NV - 1; ++k) low = _mm512_min_pd(low, net[k]);
+        const double smallest = _mm512_reduce_min_pd(low);
+        const __m512d vsmallest = _mm512_set1_pd(smallest);
+        uint32_t hit = 0;
+        for (int k = 0; k < NV; ++k)
+          hit |= static_cast<uint32_t>(_mm512_mask_cmp_pd_mask(mask_of(k), net[k], vsmallest,
+                                                                _CMP_EQ_OQ)) << (8 * k);
+        worst = static_cast<int32_t>(__builtin_ctz(hit));
+        worst_loss = -smallest;
+      }
+      acct.add_group(out, g, worst_loss, worst, minimum);
+    }
+    acct.store(out, a);
+  }
+}
+
+#pragma GCC diagnostic pop
+#endif  // __AVX512F__
+
+}  // namespace
+
+void margin_account_range(const MarginLayout& l, const RiskArray& r, const MinimumRule& m,
+                          const MarginOutput& out, int64_t a_begin, int64_t a_end) {
+  const int64_t S = r.n_scenarios;
+#if defined(__AVX512F__)
+  if (S == 10) return margin_avx512<2, 10>(l, r, m, out, a_begin, a_end);
+  if (S == 30) return margin_avx512<4, 30>(l, r, m, out, a_begin, a_end);
+  if (S <= 8) return margin_avx512<1, 0>(l, r, m, out, a_begin, a_end);
+  if (S <= 16) return margin_avx512<2, 0>(l, r, m, out, a_begin, a_end);
+  if (S <= 24) return margin_avx512<3, 0>(l, r, m, out, a_begin, a_end);
+  if (S <= 32) return margin_avx512<4, 0>(l, r, m, out, a_begin, a_end);
+  return margin_scalar<0>(l, r, m, out, a_begin, a_end);
+#else
+  if (S == 10) return margin_scalar<10>(l, r, m, out, a_begin, a_end);
+  if (S == 30) return margin_scalar<30>(l, r, m, out, a_begin, a_end);
+  return margin_scalar<0>(l, r, m, out, a_begin, a_end);
+#endif
+}
+
+void concentration_account_range(const MarginLayout& l, const RiskArray& r, int largest,
+                                 double* out, int64_t a_begin, int64_t a_end) {
+  // Buffers reused across accounts (an account has up to a few hundred class groups).
+  std::vector<double> large, other;
+  std::vector<char> chosen;
+  std::vector<int64_t> order;
+  // The `largest` class groups by loss at +-large, ties to the first: a short list kept sorted
+  // by (loss descending, index ascending) while scanning, which equals the head of a stable sort
+  // (losses are never NaN: std::max(0, NaN) is 0).
+  constexpr int kShortList = 8;
+  int64_t top_index[kShortList];
+  double top_loss[kShortList];
+  const double* pnl = r.pnl;
+  const int64_t last_position = l.n_positions - 1;
+  for (int64_t a = a_begin; a < a_end; ++a) {
+    const int64_t c_begin = l.group_start[l.account_start[a]];
+    const int64_t c_end = l.group_start[l.account_start[a + 1]];
+    const int64_t n = c_end - c_begin;
+    large.resize(n);
+    other.resize(n);
+    for (int64_t k = 0; k < n; ++k) {
+      const int64_t c = c_begin + k;
+      double acc[4] = {0.0, 0.0, 0.0, 0.0};
+      for (int64_t p = l.class_start[c]; p < l.class_start[c + 1]; ++p) {
+        const int64_t ahead = std::min(p + PREFETCH, last_position);
+        __builtin_prefetch(pnl + static_cast<int64_t>(l.instrument[ahead]) * 4);
+        const double q = l.quantity[p];
+        const double* row = pnl + static_cast<int64_t>(l.instrument[p]) * 4;
+        for (int s = 0; s < 4; ++s) acc[s] = mul_add(q, row[s], acc[s]);
+      }
+      large[k] = std::max(0.0, -std::min(acc[0], acc[1]));
+      other[k] = std::max(0.0, -std::min(acc[2], acc[3]));
+    }
+    const int64_t top = std::min<int64_t>(n, largest);
+    chosen.assign(n, 0);
+    if (top <= kShortList) {
+      int64_t kept = 0;
+      for (int64_t k = 0; k < n && top > 0; ++k) {
+        const double v = large[k];
+        if (kept == top && !(v > top_loss[kept - 1])) continue;
+        int64_t at = kept == top ? kept - 1 : kept;   // drop the last when full
+        while (at > 0 && v > top_loss[at - 1]) {
+          top_loss[at] = top_loss[at - 1];
+          top_index[at] = top_index[at - 1];
+          --at;
+        }
+        top_loss[at] = v;
+        top_index[at] = k;
+        kept += kept < top;
+      }
+      for (int64_t t = 0; t < kept; ++t) chosen[top_index[t]] = 1;
+    } else {
+      order.resize(n);
+      for (int64_t k = 0; k < n; ++k) order[k] = k;
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int64_t x, int64_t y) { return large[x] > large[y]; });
+      for (int64_t t = 0; t < top; ++t) chosen[order[t]] = 1;
+    }
+    double total = 0.0;
+    for (int64_t k = 0; k < n; ++k) total += chosen[k] ? large[k] : other[k];
+    out[a] = total;
+  }
+}
+
+}  // namespace detail
+}  // namespace pmfast
