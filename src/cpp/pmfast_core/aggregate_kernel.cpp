@@ -11,7 +11,8 @@
 // - the worst scenario is found branch-free (vector minimum, then the first lane equal to it);
 //   a group with a NaN scenario takes the scalar scan so NaN handling stays that of the
 //   sequential definition;
-// - minimums and the account's worst group are selects, not branches.
+// - minimums (vector masks: the sign of q is random) and the account's worst group are selects,
+//   not branches.
 #include "pmfast_core/aggregate_kernel.hpp"
 
 #include <algorithm>
@@ -28,6 +29,7 @@ namespace detail {
 namespace {
 
 // How many positions ahead the risk-array row is prefetched.
+// (8 to 32 measure the same; none is ~10% slower.)
 constexpr int64_t PREFETCH = 16;
 
 // The sequential worst-scenario scan: the first s attaining the largest -net[s] (NaN-aware as
@@ -114,6 +116,17 @@ void margin_scalar(const MarginLayout& l, const RiskArray& r, const MinimumRule&
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
+// position_minimum with the sign test as a mask: the compiler's branch on q > 0 mispredicts
+// (long and short positions alternate at random).
+inline double position_minimum_avx(double per_unit, double long_cap, double q) {
+  const __m128d vq = _mm_set_sd(q);
+  const __m128d charge = _mm_mul_sd(_mm_set_sd(per_unit), _mm_set_sd(std::fabs(q)));
+  const __m128d capped = _mm_mul_sd(vq, _mm_set_sd(long_cap));
+  const __m128d take = _mm_and_pd(_mm_cmp_sd(vq, _mm_setzero_pd(), _CMP_GT_OQ),
+                                  _mm_cmp_sd(capped, charge, _CMP_LT_OQ));
+  return _mm_cvtsd_f64(_mm_blendv_pd(charge, capped, take));
+}
+
 // NV registers of 8 scenarios; the last holds S - 8 (NV - 1) of them. NS > 0: S is known at
 // compile time (the masks become constants).
 template <int NV, int NS>
@@ -154,7 +167,7 @@ void margin_avx512(const MarginLayout& l, const RiskArray& r, const MinimumRule&
                                           : _mm512_loadu_pd(row + 8 * k);
             acc[k] = _mm512_fmadd_pd(vq, x, acc[k]);
           }
-          minimum += position_minimum(m.per_unit[i], m.long_cap[i], q);
+          minimum += position_minimum_avx(m.per_unit[i], m.long_cap[i], q);
         }
         if (out.class_pnl) {
           for (int k = 0; k < NV; ++k)
