@@ -148,11 +148,38 @@ def test_real_valued_generated_book_matches_twin(S):
     got = run(args, pnl, per_unit, cap)
     # size of the terms summed: the tolerance is relative to it, not to a cancelled result
     scale = float(np.abs(args[1][:, None] * pnl[args[0]]).sum(axis=1).max())
-    assert_outputs(got, reference(args, pnl, per_unit, cap), exact=False, scale=scale)
+    want = reference(args, pnl, per_unit, cap)
+    assert_outputs(got, want, exact=False, scale=scale)
+    # no fused multiply-add in the minimum: exact even on real-valued input
+    np.testing.assert_array_equal(got["group_minimum"], want["group_minimum"])
+    np.testing.assert_array_equal(got["account_minimum"], want["account_minimum"])
     req, risk, minimum = aggregate_numpy(*args, pnl, per_unit, cap)
     for name, want in (("account_requirement", req), ("account_risk", risk),
                        ("account_minimum", minimum)):
         np.testing.assert_allclose(got[name], want, rtol=1e-12, atol=1e-12 * scale, err_msg=name)
+
+
+@pytest.mark.parametrize("S", [4, 10, 30, 40])
+def test_small_batch_reads_the_minimum_directly_with_the_same_bits(S):
+    """Fewer positions than half the risk-array rows (a what-if against the whole book) skip
+    the per-instrument minimum table; both routes give the same bits."""
+    rng = np.random.default_rng(50 + S)
+    args = random_layout(rng, n_accounts=8)
+    n_pos = len(args[0])
+    pnl = rng.normal(0, 100, (50, S))
+    per_unit = rng.uniform(0, 40, 50)
+    cap = np.where(rng.random(50) < 0.7, rng.uniform(0, 60, 50), np.nan)
+    args = args[:1] + (args[1] * rng.uniform(0.3, 3.0, n_pos),) + args[2:]  # inexact products
+    assert 2 * n_pos >= 50                                    # the table route
+    pad = 2 * n_pos + 10                                      # the direct route
+    wide = run(args, np.vstack([pnl, rng.normal(0, 1, (pad, S))]),
+               np.r_[per_unit, np.ones(pad)], np.r_[cap, np.ones(pad)])
+    narrow = run(args, pnl, per_unit, cap)
+    for name in OUTPUTS:
+        assert wide[name].tobytes() == narrow[name].tobytes(), name
+    want = reference(args, pnl, per_unit, cap)
+    np.testing.assert_array_equal(narrow["group_minimum"], want["group_minimum"])
+    np.testing.assert_array_equal(narrow["group_requirement"] >= want["group_minimum"], True)
 
 
 @pytest.mark.parametrize("S", [3, 10, 30, 33])
@@ -213,3 +240,30 @@ def test_concentration_overlay_exact(largest):
     got = _core.margin_concentration(*args, pnl4, largest, 1)
     np.testing.assert_array_equal(got, concentration_reference(args, pnl4, largest))
     assert got.tobytes() == _core.margin_concentration(*args, pnl4, largest, 2).tobytes()
+
+
+@pytest.mark.parametrize("column,index,value,pattern", [
+    ("instrument", 7000, -1, r"instrument\[7000\] = -1: must index a risk-array row"),
+    ("instrument", 4095, 50, r"instrument\[4095\] = 50: must index"),
+    ("quantity", 7192, np.nan, r"quantity\[7192\] = nan: must be finite"),
+    ("quantity", 5, -np.inf, r"quantity\[5\] = -inf: must be finite"),
+    ("class_start", 7000, None, r"class_start\[7000\] = .*: offsets must not decrease"),
+    ("group_offset", 4096, 1.5, r"group_offset\[4096\] = 1.5: must be in \[0, 1\]"),
+])
+def test_layout_errors_name_the_first_offending_index(column, index, value, pattern):
+    """The checks scan blocks of 4096 and rescan a failing one: the first bad index is named,
+    whichever block it is in, and a second bad value later does not change the message."""
+    n = 10_000
+    cols = dict(instrument=np.zeros(n, np.int32), quantity=np.ones(n),
+                class_start=np.arange(n + 1), group_start=np.arange(n + 1),
+                account_start=np.array([0, n]), group_offset=np.full(n, 0.5))
+    arr = cols[column]
+    if column == "class_start":
+        arr[index] = arr[index - 1] - 1
+        arr[index + 1000] = 0
+    else:
+        arr[index] = value
+        arr[min(index + 2000, n - 1)] = value
+    with pytest.raises(pmfast.InputError, match=pattern):
+        _core.margin_aggregate(*cols.values(), np.zeros((50, 10)), np.zeros(50),
+                               np.full(50, np.nan), False, False, 1)

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 
 #include "pmfast_core/errors.hpp"
 #include "pmfast_core/parallel.hpp"
@@ -77,8 +78,13 @@ void portfolio_margin(const MarginLayout& l, const RiskArray& r, const MinimumRu
                       const MarginOutput& out, int n_threads) {
   check_layout(l, r);
   check_group_offsets(l);
+  std::unique_ptr<double[]> table;
+  if (l.n_positions * detail::kTablePositionsPerInstrument >= r.n_instruments) {
+    table.reset(new double[2 * r.n_instruments + 1]);
+    detail::build_minimum_table(m, r.n_instruments, table.get());
+  }
   parallel_for(l.n_accounts, n_threads, 1024, [&](int64_t a_begin, int64_t a_end) {
-    detail::margin_account_range(l, r, m, out, a_begin, a_end);
+    detail::margin_account_range(l, r, m, table.get(), out, a_begin, a_end);
   });
 }
 

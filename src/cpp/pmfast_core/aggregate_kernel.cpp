@@ -11,8 +11,9 @@
 // - the worst scenario is found branch-free (vector minimum, then the first lane equal to it);
 //   a group with a NaN scenario takes the scalar scan so NaN handling stays that of the
 //   sequential definition;
-// - minimums (vector masks: the sign of q is random) and the account's worst group are selects,
-//   not branches.
+// - the per-contract minimum reads one (short, long) pair per instrument and indexes it by the
+//   sign of q (a branch on the sign, which is random, cost 25%; two gathers, 15%); the
+//   account's worst group is a select.
 #include "pmfast_core/aggregate_kernel.hpp"
 
 #include <algorithm>
@@ -77,8 +78,8 @@ struct AccountTotals {
 };
 
 // Portable path (any scenario count, any target); NS > 0 fixes the count at compile time.
-template <int NS>
-void margin_scalar(const MarginLayout& l, const RiskArray& r, const MinimumRule& m,
+template <int NS, class Minimum>
+void margin_scalar(const MarginLayout& l, const RiskArray& r, Minimum position_minimum,
                    const MarginOutput& out, int64_t a_begin, int64_t a_end) {
   const int64_t S = NS > 0 ? NS : r.n_scenarios;
   std::vector<double> scratch_class(S), scratch_net(S);
@@ -97,7 +98,7 @@ void margin_scalar(const MarginLayout& l, const RiskArray& r, const MinimumRule&
           const double q = l.quantity[p];
           const double* row = r.pnl + static_cast<int64_t>(i) * S;
           for (int64_t s = 0; s < S; ++s) acc[s] = mul_add(q, row[s], acc[s]);
-          minimum += position_minimum(m.per_unit[i], m.long_cap[i], q);
+          minimum += position_minimum(i, q);
         }
         // losses net fully; only a fraction alpha of a class group's gain offsets them
         for (int64_t s = 0; s < S; ++s) net[s] += acc[s] < 0.0 ? acc[s] : alpha * acc[s];
@@ -116,21 +117,10 @@ void margin_scalar(const MarginLayout& l, const RiskArray& r, const MinimumRule&
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
-// position_minimum with the sign test as a mask: the compiler's branch on q > 0 mispredicts
-// (long and short positions alternate at random).
-inline double position_minimum_avx(double per_unit, double long_cap, double q) {
-  const __m128d vq = _mm_set_sd(q);
-  const __m128d charge = _mm_mul_sd(_mm_set_sd(per_unit), _mm_set_sd(std::fabs(q)));
-  const __m128d capped = _mm_mul_sd(vq, _mm_set_sd(long_cap));
-  const __m128d take = _mm_and_pd(_mm_cmp_sd(vq, _mm_setzero_pd(), _CMP_GT_OQ),
-                                  _mm_cmp_sd(capped, charge, _CMP_LT_OQ));
-  return _mm_cvtsd_f64(_mm_blendv_pd(charge, capped, take));
-}
-
 // NV registers of 8 scenarios; the last holds S - 8 (NV - 1) of them. NS > 0: S is known at
 // compile time (the masks become constants).
-template <int NV, int NS>
-void margin_avx512(const MarginLayout& l, const RiskArray& r, const MinimumRule& m,
+template <int NV, int NS, class Minimum>
+void margin_avx512(const MarginLayout& l, const RiskArray& r, Minimum position_minimum,
                    const MarginOutput& out, int64_t a_begin, int64_t a_end) {
   static_assert(NS == 0 || (NS > 8 * (NV - 1) && NS <= 8 * NV), "NS must need NV registers");
   const int64_t S = NS > 0 ? NS : r.n_scenarios;
@@ -158,6 +148,8 @@ void margin_avx512(const MarginLayout& l, const RiskArray& r, const MinimumRule&
           const double* next = pnl + static_cast<int64_t>(instrument[ahead]) * S;
           for (int k = 0; k < NV; ++k) _mm_prefetch(reinterpret_cast<const char*>(next + 8 * k), _MM_HINT_T0);
           _mm_prefetch(reinterpret_cast<const char*>(next + S - 1), _MM_HINT_T0);
+          if (const void* pair = position_minimum.line(instrument[ahead]))
+            _mm_prefetch(static_cast<const char*>(pair), _MM_HINT_T0);
           const int64_t i = instrument[p];
           const double q = quantity[p];
           const __m512d vq = _mm512_set1_pd(q);
@@ -167,7 +159,7 @@ void margin_avx512(const MarginLayout& l, const RiskArray& r, const MinimumRule&
                                           : _mm512_loadu_pd(row + 8 * k);
             acc[k] = _mm512_fmadd_pd(vq, x, acc[k]);
           }
-          minimum += position_minimum_avx(m.per_unit[i], m.long_cap[i], q);
+          minimum += position_minimum(i, q);
         }
         if (out.class_pnl) {
           for (int k = 0; k < NV; ++k)
@@ -217,22 +209,45 @@ void margin_avx512(const MarginLayout& l, const RiskArray& r, const MinimumRule&
 
 }  // namespace
 
-void margin_account_range(const MarginLayout& l, const RiskArray& r, const MinimumRule& m,
-                          const MarginOutput& out, int64_t a_begin, int64_t a_end) {
+void build_minimum_table(const MinimumRule& m, int64_t n_instruments, double* table) {
+  for (int64_t i = 0; i < n_instruments; ++i) {
+    const double per_unit = m.per_unit[i];
+    table[2 * i] = per_unit;
+    table[2 * i + 1] = m.long_cap[i] < per_unit ? m.long_cap[i] : per_unit;
+  }
+}
+
+namespace {
+
+template <class Minimum>
+void margin_dispatch(const MarginLayout& l, const RiskArray& r, Minimum mn,
+                     const MarginOutput& out, int64_t a_begin, int64_t a_end) {
   const int64_t S = r.n_scenarios;
 #if defined(__AVX512F__)
-  if (S == 10) return margin_avx512<2, 10>(l, r, m, out, a_begin, a_end);
-  if (S == 30) return margin_avx512<4, 30>(l, r, m, out, a_begin, a_end);
-  if (S <= 8) return margin_avx512<1, 0>(l, r, m, out, a_begin, a_end);
-  if (S <= 16) return margin_avx512<2, 0>(l, r, m, out, a_begin, a_end);
-  if (S <= 24) return margin_avx512<3, 0>(l, r, m, out, a_begin, a_end);
-  if (S <= 32) return margin_avx512<4, 0>(l, r, m, out, a_begin, a_end);
-  return margin_scalar<0>(l, r, m, out, a_begin, a_end);
+  if (S == 10) return margin_avx512<2, 10>(l, r, mn, out, a_begin, a_end);
+  if (S == 30) return margin_avx512<4, 30>(l, r, mn, out, a_begin, a_end);
+  if (S <= 8) return margin_avx512<1, 0>(l, r, mn, out, a_begin, a_end);
+  if (S <= 16) return margin_avx512<2, 0>(l, r, mn, out, a_begin, a_end);
+  if (S <= 24) return margin_avx512<3, 0>(l, r, mn, out, a_begin, a_end);
+  if (S <= 32) return margin_avx512<4, 0>(l, r, mn, out, a_begin, a_end);
+  return margin_scalar<0>(l, r, mn, out, a_begin, a_end);
 #else
-  if (S == 10) return margin_scalar<10>(l, r, m, out, a_begin, a_end);
-  if (S == 30) return margin_scalar<30>(l, r, m, out, a_begin, a_end);
-  return margin_scalar<0>(l, r, m, out, a_begin, a_end);
+  if (S == 10) return margin_scalar<10>(l, r, mn, out, a_begin, a_end);
+  if (S == 30) return margin_scalar<30>(l, r, mn, out, a_begin, a_end);
+  return margin_scalar<0>(l, r, mn, out, a_begin, a_end);
 #endif
+}
+
+}  // namespace
+
+void margin_account_range(const MarginLayout& l, const RiskArray& r, const MinimumRule& m,
+                          const double* minimum_table, const MarginOutput& out, int64_t a_begin,
+                          int64_t a_end) {
+  if (minimum_table) {
+    margin_dispatch(l, r, TableMinimum{minimum_table}, out, a_begin, a_end);
+  } else {
+    margin_dispatch(l, r, DirectMinimum{m.per_unit, m.long_cap}, out, a_begin, a_end);
+  }
 }
 
 void concentration_account_range(const MarginLayout& l, const RiskArray& r, int largest,
