@@ -267,3 +267,20 @@ def test_layout_errors_name_the_first_offending_index(column, index, value, patt
     with pytest.raises(pmfast.InputError, match=pattern):
         _core.margin_aggregate(*cols.values(), np.zeros((50, 10)), np.zeros(50),
                                np.full(50, np.nan), False, False, 1)
+
+
+def test_outputs_are_disjoint_contiguous_vectors():
+    """The binding carves the per-group and per-account outputs out of two allocations: each
+    must still be its own contiguous array of the right shape and dtype, overlapping no other."""
+    rng = np.random.default_rng(3)
+    args = random_layout(rng)
+    n_grp, n_acc = len(args[3]) - 1, len(args[4]) - 1
+    res = run(args, rng.normal(0, 1, (50, 10)), *minimum_inputs(rng, 50, integer=False))
+    shapes = dict(group=(n_grp,), account=(n_acc,))
+    for name in OUTPUTS[2:]:
+        arr = res[name]
+        assert arr.flags.c_contiguous and arr.shape == shapes[name.split("_")[0]], name
+        assert arr.dtype == (np.int32 if "worst" in name else np.float64), name
+    for i, a in enumerate(OUTPUTS[2:]):
+        for b in OUTPUTS[2 + i + 1:]:
+            assert not np.shares_memory(res[a], res[b]), (a, b)
