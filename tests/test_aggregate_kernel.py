@@ -284,3 +284,21 @@ def test_outputs_are_disjoint_contiguous_vectors():
     for i, a in enumerate(OUTPUTS[2:]):
         for b in OUTPUTS[2 + i + 1:]:
             assert not np.shares_memory(res[a], res[b]), (a, b)
+
+
+def test_concentration_errors_keep_their_order():
+    """Layout errors are reported before the overlay's own argument errors."""
+    args = (np.array([0, 7], np.int32), np.array([1.0, 2.0]), np.array([0, 1, 2]),
+            np.array([0, 2]), np.array([0, 1]), np.array([0.5]))
+    with pytest.raises(pmfast.InputError, match=r"instrument\[1\] = 7"):
+        _core.margin_concentration(*args, np.zeros((2, 3)), 2, 1)
+    good = (np.array([0, 1], np.int32),) + args[1:]
+    with pytest.raises(pmfast.InputError, match="must have 4 scenarios"):
+        _core.margin_concentration(*good, np.zeros((2, 3)), 2, 1)
+    with pytest.raises(pmfast.InputError, match="largest must be >= 0"):
+        _core.margin_concentration(*good, np.zeros((2, 4)), -1, 1)
+    with pytest.raises(pmfast.InputError, match=r"instrument\[1\] = 7"):
+        _core.margin_concentration(*args, np.zeros((2, 4)), 2, 2)
+    # a group offset outside [0, 1] is no concern of the overlay
+    odd = good[:5] + (np.array([7.0]),)
+    np.testing.assert_array_equal(_core.margin_concentration(*odd, np.ones((2, 4)), 1, 1), [0.0])

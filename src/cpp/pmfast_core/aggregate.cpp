@@ -95,20 +95,24 @@ void check_group_offsets(const MarginLayout& l) {
 
 // The ends of the three offset arrays (the blocks check the rest).
 bool ends_valid(const MarginLayout& l, const RiskArray& r) {
-  return r.n_scenarios >= 1 && l.class_start[0] == 0 && l.class_start[l.n_class_rows] == l.n_positions &&
-         l.group_start[0] == 0 && l.group_start[l.n_group_rows] == l.n_class_rows &&
+  return r.n_scenarios >= 1 && l.class_start[0] == 0 &&
+         l.class_start[l.n_class_rows] == l.n_positions && l.group_start[0] == 0 &&
+         l.group_start[l.n_group_rows] == l.n_class_rows &&
          l.account_start[0] == 0 && l.account_start[l.n_accounts] == l.n_group_rows;
 }
 
 // Whether accounts [a0, a1) reach only valid rows: their offsets rise and stay in range, their
-// positions' instruments index the risk array, quantities are finite, group offsets in [0, 1].
-// With ends_valid, every block valid <=> check_layout and check_group_offsets pass (the blocks
+// positions' instruments index the risk array, quantities are finite (and, if asked, group
+// offsets are in [0, 1]).
+// With ends_valid, every block valid <=> check_layout (and check_group_offsets) pass (the blocks
 // partition the accounts, hence the groups, classes and positions).
-bool block_valid(const MarginLayout& l, const RiskArray& r, int64_t a0, int64_t a1) {
+bool block_valid(const MarginLayout& l, const RiskArray& r, int64_t a0, int64_t a1,
+                 bool group_offsets) {
   if (any_bad(a0, a1, decreasing(l.account_start))) return false;
   const int64_t g0 = l.account_start[a0], g1 = l.account_start[a1];
   if (g0 < 0 || g1 > l.n_group_rows) return false;
-  if (any_bad(g0, g1, decreasing(l.group_start)) || any_bad(g0, g1, bad_offset(l))) return false;
+  if (any_bad(g0, g1, decreasing(l.group_start))) return false;
+  if (group_offsets && any_bad(g0, g1, bad_offset(l))) return false;
   const int64_t c0 = l.group_start[g0], c1 = l.group_start[g1];
   if (c0 < 0 || c1 > l.n_class_rows) return false;
   if (any_bad(c0, c1, decreasing(l.class_start))) return false;
@@ -117,38 +121,54 @@ bool block_valid(const MarginLayout& l, const RiskArray& r, int64_t a0, int64_t 
   return !any_bad(p0, p1, bad_instrument(l, r)) && !any_bad(p0, p1, bad_quantity(l));
 }
 
+// Runs body(a_begin, a_end) over blocks of accounts, each checked first by block_valid in the
+// thread that then works on it; on any failure the serial checks rerun and throw the first error.
+template <class Body>
+void checked_blocks(const MarginLayout& l, const RiskArray& r, bool group_offsets, int n_threads,
+                    int64_t grain, Body&& body) {
+  const auto check_all = [&] {
+    check_layout(l, r);
+    if (group_offsets) check_group_offsets(l);
+    throw InputError("layout: inconsistent offsets");  // not reached: a check above throws
+  };
+  if (!ends_valid(l, r)) check_all();
+  std::atomic<bool> invalid{false};
+  parallel_for(l.n_accounts, n_threads, grain, [&](int64_t a_begin, int64_t a_end) {
+    if (invalid.load(std::memory_order_relaxed) ||
+        !block_valid(l, r, a_begin, a_end, group_offsets)) {
+      invalid.store(true, std::memory_order_relaxed);
+      return;
+    }
+    body(a_begin, a_end);
+  });
+  if (invalid.load()) check_all();
+}
+
 }  // namespace
 
 void portfolio_margin(const MarginLayout& l, const RiskArray& r, const MinimumRule& m,
                       const MarginOutput& out, int n_threads) {
-  const auto check_all = [&] {
-    check_layout(l, r);
-    check_group_offsets(l);
-    throw InputError("layout: inconsistent offsets");  // not reached: a check above throws
-  };
-  if (!ends_valid(l, r)) check_all();
   std::unique_ptr<double[]> table;
   if (l.n_positions * detail::kTablePositionsPerInstrument >= r.n_instruments) {
     table.reset(new double[2 * r.n_instruments + 1]);
     detail::build_minimum_table(m, r.n_instruments, table.get());
   }
-  std::atomic<bool> invalid{false};
-  parallel_for(l.n_accounts, n_threads, 1024, [&](int64_t a_begin, int64_t a_end) {
-    if (invalid.load(std::memory_order_relaxed) || !block_valid(l, r, a_begin, a_end)) {
-      invalid.store(true, std::memory_order_relaxed);
-      return;
-    }
+  checked_blocks(l, r, true, n_threads, 1024, [&](int64_t a_begin, int64_t a_end) {
     detail::margin_account_range(l, r, m, table.get(), out, a_begin, a_end);
   });
-  if (invalid.load()) check_all();
 }
 
 void concentration_overlay(const MarginLayout& l, const RiskArray& r, int largest, double* out,
                            int n_threads) {
-  check_layout(l, r);
-  if (r.n_scenarios != 4) throw InputError("concentration risk array must have 4 scenarios");
-  if (largest < 0) throw InputError("largest must be >= 0");
-  parallel_for(l.n_accounts, n_threads, 256, [&](int64_t a_begin, int64_t a_end) {
+  if (r.n_scenarios != 4) {
+    check_layout(l, r);   // its errors come first, as before
+    throw InputError("concentration risk array must have 4 scenarios");
+  }
+  if (largest < 0) {
+    check_layout(l, r);
+    throw InputError("largest must be >= 0");
+  }
+  checked_blocks(l, r, false, n_threads, 256, [&](int64_t a_begin, int64_t a_end) {
     detail::concentration_account_range(l, r, largest, out, a_begin, a_end);
   });
 }
