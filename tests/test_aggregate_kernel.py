@@ -1,7 +1,7 @@
 """The compiled aggregation kernel (``_core.margin_aggregate``, ``_core.margin_concentration``)
 against independent numpy/Python computations of every output, on every code path:
-scenario counts 1..40 (one to four 8-lane registers, the compiled-in 10 and 30, the scalar path
-beyond 32), NaN scenarios (the sequential worst-scenario scan), ties, empty accounts, groups and
+scenario counts 1..64 (one to five 8-lane registers, the compiled-in 10, 11, 30 and 33, the
+scalar path beyond 40), NaN scenarios (the sequential worst-scenario scan), ties, empty accounts, groups and
 classes, 1 and 2 threads, and the concentration overlay's short list and full sort.
 
 With integer-valued quantities and risk arrays every class sum is exact, so the kernel (which
@@ -17,7 +17,7 @@ from pmfast._reference.portfolio import aggregate_numpy
 from pmfast.portfolio import Layout
 from pmfast.scenarios import build_groups
 
-SCENARIO_COUNTS = [1, 2, 3, 4, 7, 8, 9, 10, 16, 17, 24, 25, 30, 32, 33, 40]
+SCENARIO_COUNTS = [1, 2, 3, 4, 7, 8, 9, 10, 11, 16, 17, 24, 25, 30, 32, 33, 40, 41, 64]
 OUTPUTS = ["class_pnl", "group_net", "group_risk", "group_minimum", "group_requirement",
            "group_worst", "account_risk", "account_minimum", "account_requirement",
            "account_worst_group"]
@@ -139,7 +139,7 @@ def test_every_output_exact_on_integer_input(S, empty):
     np.testing.assert_array_equal(got["account_minimum"], minimum)
 
 
-@pytest.mark.parametrize("S", [4, 7, 10, 30, 40])
+@pytest.mark.parametrize("S", [4, 7, 10, 11, 30, 33, 40, 41])
 def test_real_valued_generated_book_matches_twin(S):
     args, n_ins = generated_layout()
     rng = np.random.default_rng(100 + S)
@@ -182,7 +182,7 @@ def test_small_batch_reads_the_minimum_directly_with_the_same_bits(S):
     np.testing.assert_array_equal(narrow["group_requirement"] >= want["group_minimum"], True)
 
 
-@pytest.mark.parametrize("S", [3, 10, 30, 33])
+@pytest.mark.parametrize("S", [3, 10, 11, 30, 33, 41])
 def test_nan_scenarios_follow_the_sequential_scan(S):
     rng = np.random.default_rng(7 * S)
     args = random_layout(rng)
@@ -196,7 +196,7 @@ def test_nan_scenarios_follow_the_sequential_scan(S):
     assert_outputs(got, want, exact=True)
 
 
-@pytest.mark.parametrize("S", [4, 10, 30, 40])
+@pytest.mark.parametrize("S", [4, 10, 30, 33, 41])
 def test_threads_and_optional_outputs_do_not_change_results(S):
     args, n_ins = generated_layout(accounts=3000, seed=4)
     rng = np.random.default_rng(S)
