@@ -36,18 +36,18 @@ constexpr int64_t PREFETCH = 32;
 
 inline void prefetch(const void* p) { __builtin_prefetch(p, 0, 3); }
 
-// The sequential worst-scenario scan: the first s attaining the largest -net[s] (NaN-aware as
-// written: a NaN never wins a comparison).
+// The sequential worst-scenario scan: the first s attaining the largest -net[s] (a NaN never
+// wins a comparison, and a NaN at s = 0 is never beaten).
 inline int32_t worst_scenario_scan(const double* net, int64_t S, double* worst_loss) {
+  // -net[s] > -best  <=>  net[s] < best, for every value (NaN: both false); selects, no branch
   int32_t worst = 0;
-  double loss = -net[0];
+  double best = net[0];
   for (int64_t s = 1; s < S; ++s) {
-    if (-net[s] > loss) {
-      loss = -net[s];
-      worst = static_cast<int32_t>(s);
-    }
+    const bool lower = net[s] < best;
+    best = lower ? net[s] : best;
+    worst = lower ? static_cast<int32_t>(s) : worst;
   }
-  *worst_loss = loss;
+  *worst_loss = -best;
   return worst;
 }
 
@@ -80,32 +80,43 @@ struct AccountTotals {
   }
 };
 
-// Portable path (any scenario count, any target); NS > 0 fixes the count at compile time.
+// Portable path (any scenario count, any target). NS > 0 fixes the count at compile time: the
+// class and group vectors are then local arrays, which the compiler keeps in registers and
+// vectorises for whatever the target has.
 template <int NS, class Minimum>
 void margin_scalar(const MarginLayout& l, const RiskArray& r, Minimum position_minimum,
                    const MarginOutput& out, int64_t a_begin, int64_t a_end) {
   const int64_t S = NS > 0 ? NS : r.n_scenarios;
-  std::vector<double> scratch_class(S), scratch_net(S);
+  std::vector<double> scratch(NS > 0 ? 0 : 2 * S);
+  double local[NS > 0 ? 2 * NS : 1];
+  double* acc = NS > 0 ? local : scratch.data();
+  double* net = acc + S;
+  const int64_t last_position = l.n_positions - 1;
   for (int64_t a = a_begin; a < a_end; ++a) {
     AccountTotals acct;
     for (int64_t g = l.account_start[a]; g < l.account_start[a + 1]; ++g) {
-      double* net = out.group_net ? out.group_net + g * S : scratch_net.data();
       for (int64_t s = 0; s < S; ++s) net[s] = 0.0;
       const double alpha = l.group_offset[g];
       double minimum = 0.0;
       for (int64_t c = l.group_start[g]; c < l.group_start[g + 1]; ++c) {
-        double* acc = out.class_pnl ? out.class_pnl + c * S : scratch_class.data();
         for (int64_t s = 0; s < S; ++s) acc[s] = 0.0;
         for (int64_t p = l.class_start[c]; p < l.class_start[c + 1]; ++p) {
+          const int64_t ahead = std::min(p + PREFETCH, last_position);
+          const double* next = r.pnl + int64_t{l.instrument[ahead]} * S;
+          for (int64_t s = 0; s < S; s += 8) prefetch(next + s);
+          prefetch(next + S - 1);
           const int32_t i = l.instrument[p];
           const double q = l.quantity[p];
           const double* row = r.pnl + static_cast<int64_t>(i) * S;
           for (int64_t s = 0; s < S; ++s) acc[s] = mul_add(q, row[s], acc[s]);
           minimum += position_minimum(i, q);
         }
-        // losses net fully; only a fraction alpha of a class group's gain offsets them
-        for (int64_t s = 0; s < S; ++s) net[s] += acc[s] < 0.0 ? acc[s] : alpha * acc[s];
+        if (out.class_pnl) std::copy(acc, acc + S, out.class_pnl + c * S);
+        // losses net fully; only a fraction alpha of a class group's gain offsets them (the
+        // product rounded before the add: compilers for FMA targets would otherwise fuse them)
+        for (int64_t s = 0; s < S; ++s) net[s] += acc[s] < 0.0 ? acc[s] : rounded(alpha * acc[s]);
       }
+      if (out.group_net) std::copy(net, net + S, out.group_net + g * S);
       double worst_loss;
       const int32_t worst = worst_scenario_scan(net, S, &worst_loss);
       acct.add_group(out, g, worst_loss, worst, minimum);
