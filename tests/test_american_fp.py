@@ -125,7 +125,7 @@ def test_no_arbitrage_bounds():
 
 
 def test_call_without_early_exercise_is_european():
-    # q <= 0 <= r... precisely: r >= q and q <= 0, the call is never exercised early.
+    # With q <= 0 and r >= q a call is never exercised early.
     rng = np.random.default_rng(9)
     n = 2000
     S, K = rng.uniform(50, 150, n), rng.uniform(50, 150, n)

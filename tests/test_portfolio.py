@@ -146,3 +146,47 @@ def test_future_option_uses_its_future():
         pmfast.pricing.black76("P", 5000.0 * (1 + moves), 5000.0, T, 0.0, 0.2) - v0)
     assert acc["risk"][0] == pytest.approx(max(0.0, -pnl.min()), rel=1e-9)
     assert acc["risk"][0] > 0
+
+
+def covered_call(rate=0.0, calls=-1.0):
+    return book_of({"account": ["A", "A"], "instrument": ["ACME", "ACME 510C"],
+                    "quantity": [100.0, calls]},
+                   {"instrument": ["ACME", "ACME 510C"], "kind": ["equity", "option"],
+                    "underlying": ["ACME", "ACME"], "right": [None, "C"],
+                    "strike": [np.nan, 510.0], "expiry": [None, "2026-12-20"],
+                    "price": [np.nan, 5.0]},
+                   {"underlying": ["ACME"], "price": [500.0]}, rate=rate)
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.045])
+def test_seed_covered_call(rate):
+    from scipy.optimize import brentq
+    from pmfast._reference.pricing import bsm_value
+    T = 30 / 365
+    # an American call on a non-dividend stock is the European call: solve its vol with scipy
+    vol = brentq(lambda v: float(bsm_value(1, 500.0, 510.0, T, rate, 0.0, v)) - 5.0, 1e-4, 3.0,
+                 xtol=1e-14)
+    call_at_425 = float(bsm_value(1, 425.0, 510.0, T, rate, 0.0, vol))
+    expected = 100 * 75.0 - 100 * (5.0 - call_at_425)       # shares lose, the short call gains
+    pm = pmfast.portfolio_margin(covered_call(rate))
+    acc = pm.accounts.iloc[0]
+    assert acc["requirement"] == pytest.approx(expected, rel=1e-7)
+    assert acc["requirement"] == pytest.approx(7_000.0, abs=1.0)   # "approximately $7,000"
+    assert acc["worst_scenario"] == "-15%"
+    arrays = pmfast.risk_arrays(covered_call(rate))
+    row = arrays[arrays["instrument"] == "ACME 510C"].iloc[0]
+    assert row["vol_source"] == "solved" and row["vol"] == pytest.approx(vol, rel=1e-7)
+    assert row["value0"] == pytest.approx(5.0, rel=1e-9)      # V_0 is the model value
+
+
+def test_covered_call_hedge_lowers_requirement():
+    stock_only = requirement(covered_call(calls=0.0))["A"]
+    assert stock_only == pytest.approx(7_500.0, rel=1e-12)
+    assert requirement(covered_call())["A"] < stock_only
+
+
+def test_solved_vol_matches_twin_with_default_american_model():
+    book = covered_call(rate=0.03)
+    got = pmfast.portfolio_margin(book).accounts["requirement"][0]
+    want = twin.portfolio_margin(book)["requirement"][0]
+    assert got == pytest.approx(want, rel=1e-9)

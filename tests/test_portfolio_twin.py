@@ -191,3 +191,41 @@ def test_concentration_overlay_by_hand():
     base = 0.15 * (100_000 + 50_000 + 10_000)
     assert pm["regulatory_requirement"] == pytest.approx(base)
     assert pm["requirement"] == pytest.approx(45_500.0) and pm["binding"] == "concentration"
+
+
+def test_kernel_matches_numpy_aggregation_on_a_generated_book():
+    from pmfast import _core
+    from pmfast.portfolio import Layout
+    from pmfast.scenarios import build_groups
+    book = pmfast.generate(accounts=300, seed=9, as_book=True)
+    groups = build_groups(book, CRR)
+    layout = Layout(book, groups, book.rejected)
+    rng = np.random.default_rng(0)
+    n_ins = book.instruments.num_rows
+    pnl = rng.normal(0, 100, (n_ins, 10))
+    per_unit = rng.uniform(0, 40, n_ins)
+    cap = np.where(rng.random(n_ins) < 0.5, rng.uniform(0, 60, n_ins), np.nan)
+    res = _core.margin_aggregate(*layout.args(), pnl, per_unit, cap, False, False, 2)
+    req, risk, minimum = twin.aggregate_numpy(*layout.args(), pnl, per_unit, cap)
+    np.testing.assert_allclose(res["account_requirement"], req, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(res["account_risk"], risk, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(res["account_minimum"], minimum, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("bad,pattern", [
+    ("instrument", r"instrument\[0\] = 99999"), ("class_start", r"class_start"),
+    ("offset", r"group_offset\[0\] = 1.5")])
+def test_kernel_rejects_bad_layout(bad, pattern):
+    from pmfast import _core
+    args = dict(instrument=np.array([0, 1], np.int32), quantity=np.array([1.0, 2.0]),
+                class_start=np.array([0, 1, 2]), group_start=np.array([0, 2]),
+                account_start=np.array([0, 1]), group_offset=np.array([0.5]))
+    if bad == "instrument":
+        args["instrument"] = np.array([99999, 1], np.int32)
+    elif bad == "class_start":
+        args["class_start"] = np.array([0, 2, 1])
+    else:
+        args["group_offset"] = np.array([1.5])
+    with pytest.raises(pmfast.InputError, match=pattern):
+        _core.margin_aggregate(*args.values(), np.zeros((2, 10)), np.zeros(2),
+                               np.full(2, np.nan), False, False, 1)

@@ -17,7 +17,7 @@ def test_finra_preset_matches_the_spec_table():
                                    "high_cap_index": 0.9}
     assert rules.minimum_per_contract == 0.375 and rules.cap_long_at_market_value
     assert len(rules.scenario_sets) == 1 and rules.concentration is None
-    assert rules.american_model == "bjs2002"
+    assert rules.american_model == "fixed_point"
 
 
 def test_grid_points_of_the_spec():

@@ -326,7 +326,11 @@ class Book:
                               dtype=np.int64)
         inst_null = instrument.is_null().to_numpy(zero_copy_only=False).astype(bool)
         c.flag("instrument", "missing instrument id", inst_null)
-        c.flag("instrument", "unknown instrument (not in instruments)", ~inst_null & (inst_row < 0))
+        unknown = ~inst_null & (inst_row < 0)
+        if unknown.any():  # name the missing ids as well as the accounts holding them
+            missing = pc.filter(instrument, pa.array(unknown)).to_pylist()
+            c.flag("instrument", f"unknown instrument {format_ids(missing)} (not in instruments)",
+                   unknown)
         quantity = c.number("quantity")
         c.flag_missing("quantity", quantity)
         start = len(self._problems)

@@ -175,7 +175,7 @@ class RuleSet:
     cap_long_at_market_value: bool = True
     overrides: types.MappingProxyType = field(default_factory=lambda: _frozen_map({}))
     concentration: Concentration = None
-    american_model: str = "bjs2002"
+    american_model: str = "fixed_point"
     crr_steps: int = 200
 
     def __post_init__(self):

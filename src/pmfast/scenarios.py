@@ -146,7 +146,7 @@ def solve_volatility(book, rules, inputs, n_threads=None):
                                      inputs["K"][rows], T[rows], book.rate, q, style=style,
                                      model=pmodel, steps=rules.crr_steps, n_threads=n_threads)
         solved = np.asarray(solved, dtype=np.float64)
-        ok = np.isfinite(solved) & (solved > 0)
+        ok = np.isfinite(solved) & (solved >= 0)   # 0: priced at its zero-vol value
         vol[rows[ok]] = solved[ok]
         source[rows[ok]] = "solved"
     fallback = _np(book.underlyings.column("volatility").fill_null(np.nan)).astype(np.float64)

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <vector>
 
 #include "pmfast_core/errors.hpp"
@@ -34,14 +33,74 @@ void check_layout(const MarginLayout& l, const RiskArray& r) {
   }
 }
 
-// acc[s] = sum over the class's positions of q * pnl[instrument, s]
-inline void class_sum(const MarginLayout& l, const RiskArray& r, int64_t c, double* acc) {
-  const int64_t S = r.n_scenarios;
-  std::fill(acc, acc + S, 0.0);
+// acc[s] = sum over the class's positions of q * pnl[instrument, s]. NS > 0 fixes the scenario
+// count at compile time (the common grids) so the inner loops unroll and vectorise.
+template <int NS>
+inline void class_sum_n(const MarginLayout& l, const RiskArray& r, int64_t c, double* acc) {
+  const int64_t S = NS > 0 ? NS : r.n_scenarios;
+  for (int64_t s = 0; s < S; ++s) acc[s] = 0.0;
   for (int64_t p = l.class_start[c]; p < l.class_start[c + 1]; ++p) {
     const double q = l.quantity[p];
     const double* row = r.pnl + static_cast<int64_t>(l.instrument[p]) * S;
     for (int64_t s = 0; s < S; ++s) acc[s] += q * row[s];
+  }
+}
+
+inline void class_sum(const MarginLayout& l, const RiskArray& r, int64_t c, double* acc) {
+  class_sum_n<0>(l, r, c, acc);
+}
+
+template <int NS>
+void margin_accounts(const MarginLayout& l, const RiskArray& r, const MinimumRule& m,
+                     const MarginOutput& out, int64_t a_begin, int64_t a_end) {
+  const int64_t S = NS > 0 ? NS : r.n_scenarios;
+  std::vector<double> scratch_class(S), scratch_net(S);
+  for (int64_t a = a_begin; a < a_end; ++a) {
+    double risk_sum = 0.0, min_sum = 0.0, req_sum = 0.0, worst_risk = 0.0;
+    int32_t worst_group = -1;
+    for (int64_t g = l.account_start[a]; g < l.account_start[a + 1]; ++g) {
+      double* net = out.group_net ? out.group_net + g * S : scratch_net.data();
+      for (int64_t s = 0; s < S; ++s) net[s] = 0.0;
+      const double alpha = l.group_offset[g];
+      double minimum = 0.0;
+      for (int64_t c = l.group_start[g]; c < l.group_start[g + 1]; ++c) {
+        double* acc = out.class_pnl ? out.class_pnl + c * S : scratch_class.data();
+        class_sum_n<NS>(l, r, c, acc);
+        // losses net fully; only a fraction alpha of a class group's gain offsets them
+        for (int64_t s = 0; s < S; ++s) net[s] += acc[s] < 0.0 ? acc[s] : alpha * acc[s];
+        for (int64_t p = l.class_start[c]; p < l.class_start[c + 1]; ++p) {
+          const int32_t i = l.instrument[p];
+          const double q = l.quantity[p];
+          double charge = m.per_unit[i] * std::fabs(q);
+          if (q > 0.0 && !std::isnan(m.long_cap[i])) charge = std::min(charge, q * m.long_cap[i]);
+          minimum += charge;
+        }
+      }
+      int32_t worst = 0;
+      double worst_loss = -net[0];
+      for (int64_t s = 1; s < S; ++s) {
+        if (-net[s] > worst_loss) {
+          worst_loss = -net[s];
+          worst = static_cast<int32_t>(s);
+        }
+      }
+      const double risk = std::max(0.0, worst_loss);
+      out.group_risk[g] = risk;
+      out.group_minimum[g] = minimum;
+      out.group_requirement[g] = std::max(risk, minimum);
+      out.group_worst[g] = worst;
+      risk_sum += risk;
+      min_sum += minimum;
+      req_sum += std::max(risk, minimum);
+      if (risk > worst_risk) {
+        worst_risk = risk;
+        worst_group = static_cast<int32_t>(g);
+      }
+    }
+    out.account_risk[a] = risk_sum;
+    out.account_minimum[a] = min_sum;
+    out.account_requirement[a] = req_sum;
+    out.account_worst_group[a] = worst_group;
   }
 }
 
@@ -54,56 +113,11 @@ void portfolio_margin(const MarginLayout& l, const RiskArray& r, const MinimumRu
     if (!(l.group_offset[g] >= 0.0 && l.group_offset[g] <= 1.0))
       throw bad_value("group_offset", g, l.group_offset[g], "must be in [0, 1]");
   }
-  const int64_t S = r.n_scenarios;
-  parallel_for(l.n_accounts, n_threads, 256, [&](int64_t a_begin, int64_t a_end) {
-    std::vector<double> scratch_class(S), scratch_net(S);
-    for (int64_t a = a_begin; a < a_end; ++a) {
-      double risk_sum = 0.0, min_sum = 0.0, req_sum = 0.0, worst_risk = 0.0;
-      int32_t worst_group = -1;
-      for (int64_t g = l.account_start[a]; g < l.account_start[a + 1]; ++g) {
-        double* net = out.group_net ? out.group_net + g * S : scratch_net.data();
-        std::fill(net, net + S, 0.0);
-        const double alpha = l.group_offset[g];
-        double minimum = 0.0;
-        for (int64_t c = l.group_start[g]; c < l.group_start[g + 1]; ++c) {
-          double* acc = out.class_pnl ? out.class_pnl + c * S : scratch_class.data();
-          class_sum(l, r, c, acc);
-          // losses net fully; only a fraction alpha of a class group's gain offsets them
-          for (int64_t s = 0; s < S; ++s) net[s] += acc[s] < 0.0 ? acc[s] : alpha * acc[s];
-          for (int64_t p = l.class_start[c]; p < l.class_start[c + 1]; ++p) {
-            const int32_t i = l.instrument[p];
-            const double q = l.quantity[p];
-            double charge = m.per_unit[i] * std::fabs(q);
-            if (q > 0.0 && !std::isnan(m.long_cap[i])) charge = std::min(charge, q * m.long_cap[i]);
-            minimum += charge;
-          }
-        }
-        double risk = 0.0;
-        int32_t worst = 0;
-        double worst_loss = -net[0];
-        for (int64_t s = 1; s < S; ++s) {
-          if (-net[s] > worst_loss) {
-            worst_loss = -net[s];
-            worst = static_cast<int32_t>(s);
-          }
-        }
-        risk = std::max(0.0, worst_loss);
-        out.group_risk[g] = risk;
-        out.group_minimum[g] = minimum;
-        out.group_requirement[g] = std::max(risk, minimum);
-        out.group_worst[g] = worst;
-        risk_sum += risk;
-        min_sum += minimum;
-        req_sum += std::max(risk, minimum);
-        if (risk > worst_risk) {
-          worst_risk = risk;
-          worst_group = static_cast<int32_t>(g);
-        }
-      }
-      out.account_risk[a] = risk_sum;
-      out.account_minimum[a] = min_sum;
-      out.account_requirement[a] = req_sum;
-      out.account_worst_group[a] = worst_group;
+  parallel_for(l.n_accounts, n_threads, 1024, [&](int64_t a_begin, int64_t a_end) {
+    switch (r.n_scenarios) {
+      case 10: margin_accounts<10>(l, r, m, out, a_begin, a_end); break;
+      case 30: margin_accounts<30>(l, r, m, out, a_begin, a_end); break;
+      default: margin_accounts<0>(l, r, m, out, a_begin, a_end);
     }
   });
 }

@@ -22,6 +22,16 @@ struct Rows {
   std::vector<int8_t> basis, strategy;
   std::vector<double> ratio, units, requirement;
 
+  void reserve(int64_t n) {
+    group.reserve(n);
+    basis.reserve(n);
+    strategy.reserve(n);
+    legs.reserve(4 * n);
+    ratio.reserve(4 * n);
+    units.reserve(n);
+    requirement.reserve(n);
+  }
+
   void push(int64_t g, int8_t b, int8_t s, const int64_t* leg, const double* r, double u,
             double req) {
     group.push_back(g);
@@ -70,13 +80,14 @@ struct GroupSolver {
   PackingWorkspace ws;
   std::vector<RegtItem> items;
   std::vector<RegtColumn> columns;
+  TemplateScratch scratch;
   std::vector<double> x, used;
 
   // Pairs one basis of group g, appends its rows, returns (gross requirement, proven).
   std::pair<double, bool> solve(int64_t g, int64_t begin, int64_t end, const GroupRates& r,
                                 int basis, int8_t basis_code, Rows& rows) {
     build_items(legs, begin, end, r, params, basis, items);
-    build_columns(items, r, params, basis, columns);
+    build_columns(items, r, params, basis, scratch, columns);
     bool proven = true;
     if (columns.empty())
       x.clear();
@@ -144,8 +155,9 @@ void regt_margin(const RegtLegs& legs, const RegtGroups& groups, const RegtParam
   std::vector<Rows> blocks(n_blocks);
 
   parallel_for(G, n_threads, kGroupGrain, [&](int64_t begin, int64_t end) {
-    GroupSolver solver{legs, params, {}, {}, {}, {}, {}};
+    GroupSolver solver{legs, params, {}, {}, {}, {}, {}, {}};
     Rows& rows = blocks[begin / kGroupGrain];
+    rows.reserve(2 * (groups.offsets[end] - groups.offsets[begin]));  // ~ rows this block writes
     for (int64_t g = begin; g < end; ++g) {
       const int64_t lb = groups.offsets[g], le = groups.offsets[g + 1];
       bool has_stock = false;

@@ -159,7 +159,8 @@ bool branch_and_bound(const Dense& P, int64_t max_nodes, PackingWorkspace& ws, d
   double smax = 0.0;
   for (int t = 0; t < n; ++t) smax = std::max(smax, P.s[t]);
   const double tol = 1e-7 * smax;
-  std::vector<double> c(n);
+  auto& c = ws.c;
+  c.resize(n);
   for (int t = 0; t < n; ++t) c[t] = P.s[t] / smax;
 
   // order of the greedy heuristic: saving per unit, then column index
@@ -181,8 +182,14 @@ bool branch_and_bound(const Dense& P, int64_t max_nodes, PackingWorkspace& ws, d
   std::fill(stack.begin(), stack.begin() + n, 0.0);
   std::fill(stack.begin() + n, stack.end(), kNoBound);
 
-  std::vector<double> lo(n), hi(n), y(n), xf(n), bnode(m), extra_u;
-  std::vector<int> extra_col;
+  auto &lo = ws.lo, &hi = ws.hi, &y = ws.y, &xf = ws.xf, &bnode = ws.bnode;
+  auto &extra_u = ws.extra_u;
+  auto &extra_col = ws.extra_col;
+  lo.resize(n);
+  hi.resize(n);
+  y.resize(n);
+  xf.resize(n);
+  bnode.resize(m);
   int64_t nodes = 0;
   bool proven = true;
   while (!stack.empty()) {
@@ -289,7 +296,8 @@ bool for_each_component(const std::vector<RegtItem>& items,
       if (a != b) parent[std::max(a, b)] = std::min(a, b);
     }
   bool proven = true;
-  std::vector<char> done(n_cols, 0);
+  auto& done = ws.done;
+  done.assign(n_cols, 0);
   for (int first = 0; first < n_cols; ++first) {
     if (done[first]) continue;
     const int root = find_root(parent, columns[first].item[0]);
@@ -371,10 +379,10 @@ void best_split(const std::vector<RegtColumn>& cols, const std::vector<int>& can
 // A template of 3+ legs is dominated when smaller templates on the same legs save as much:
 // any solution using it can swap each unit for that split without losing, so dropping it
 // keeps an optimal solution (ties are dropped too: the simpler decomposition is reported).
-bool dominated(const std::vector<RegtColumn>& cols, size_t t) {
+bool dominated(const std::vector<RegtColumn>& cols, size_t t, std::vector<int>& cand) {
   const RegtColumn& target = cols[t];
   if (target.n_legs < 3) return false;
-  std::vector<int> cand;
+  cand.clear();
   for (size_t c = 0; c < cols.size(); ++c) {
     if (c == t || cols[c].n_legs >= target.n_legs) continue;
     bool inside = true;
@@ -403,10 +411,10 @@ bool solve_packing(const std::vector<RegtItem>& items, const std::vector<RegtCol
   ws.keep.resize(columns.size());
   ws.kept.clear();
   for (size_t t = 0; t < columns.size(); ++t) {
-    ws.keep[t] = !dominated(columns, t);
+    ws.keep[t] = !dominated(columns, t, ws.cand);
     if (ws.keep[t]) ws.kept.push_back(columns[t]);
   }
-  std::vector<double> xk;
+  auto& xk = ws.xk;
   const bool proven = solve_kept(items, ws.kept, max_nodes, ws, xk);
   x.assign(columns.size(), 0.0);
   for (size_t t = 0, k = 0; t < columns.size(); ++t)

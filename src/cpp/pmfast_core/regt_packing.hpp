@@ -15,7 +15,10 @@ struct PackingWorkspace {
   std::vector<int> parent, comp_rows, comp_cols, row_local;
   std::vector<double> A, b, s, x, tableau, lp_y, bounds, resid, best, work_b;
   std::vector<int> basis, order;
-  std::vector<char> hyper, keep;
+  std::vector<char> hyper, keep, done;
+  std::vector<int> cand;
+  std::vector<double> xk, c, lo, hi, y, xf, bnode, extra_u;
+  std::vector<int> extra_col;
   std::vector<RegtColumn> kept;
 };
 

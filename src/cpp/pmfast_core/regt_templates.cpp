@@ -336,9 +336,15 @@ void build_items(const RegtLegs& legs, int64_t begin, int64_t end, const GroupRa
 }
 
 void build_columns(const std::vector<RegtItem>& items, const GroupRates& r,
-                   const RegtParams& params, int basis, std::vector<RegtColumn>& columns) {
+                   const RegtParams& params, int basis, TemplateScratch& scratch,
+                   std::vector<RegtColumn>& columns) {
   columns.clear();
-  std::vector<int> stocks, longs, shorts;
+  auto& stocks = scratch.stocks;
+  auto& longs = scratch.longs;
+  auto& shorts = scratch.shorts;
+  stocks.clear();
+  longs.clear();
+  shorts.clear();
   for (int i = 0; i < static_cast<int>(items.size()); ++i) {
     if (items[i].kind == kLegStock)
       stocks.push_back(i);

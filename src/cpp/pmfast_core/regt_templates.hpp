@@ -46,9 +46,15 @@ GroupRates group_rates(const RegtGroups& g, int64_t group);
 void build_items(const RegtLegs& legs, int64_t begin, int64_t end, const GroupRates& r,
                  const RegtParams& params, int basis, std::vector<RegtItem>& items);
 
+// Index lists reused across groups (no allocation per group once warm).
+struct TemplateScratch {
+  std::vector<int> stocks, longs, shorts;
+};
+
 // Every enabled template with a positive saving.
 void build_columns(const std::vector<RegtItem>& items, const GroupRates& r,
-                   const RegtParams& params, int basis, std::vector<RegtColumn>& columns);
+                   const RegtParams& params, int basis, TemplateScratch& scratch,
+                   std::vector<RegtColumn>& columns);
 
 // Stand-alone strategy code of an item (long_stock, naked_call, ...).
 RegtStrategy standalone_strategy(const RegtItem& item);

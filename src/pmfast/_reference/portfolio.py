@@ -77,7 +77,7 @@ def _vol(pos, book, rules):
             solved = float(np.asarray(pricing.implied_vol(
                 row["i_price"], int(row["i_right_code"]), spot, row["i_strike"], row["i_T"],
                 book.rate, q, style=style, model=model, steps=rules.crr_steps)))
-        if np.isfinite(solved) and solved > 0:
+        if np.isfinite(solved) and solved >= 0:
             vol[i] = solved
         elif pd.notna(row["u_volatility"]):
             vol[i] = row["u_volatility"]
@@ -232,3 +232,31 @@ class _Ungrouped:
 
     def __getattr__(self, name):
         return getattr(self._book, name)
+
+
+def aggregate_numpy(instrument, quantity, class_start, group_start, account_start, group_offset,
+                    pnl, min_per_unit, min_long_cap):
+    """Vectorised numpy twin of the compiled aggregation kernel (same CSR layout): gather of
+    risk-array rows, segmented sums with ``np.add.reduceat``, offsets, risk and minimums.
+    Returns account requirement, risk and minimum. The baseline of the benchmarks."""
+    n_acc = len(account_start) - 1
+    if len(instrument) == 0:
+        return np.zeros(n_acc), np.zeros(n_acc), np.zeros(n_acc)
+    rows = quantity[:, None] * pnl[instrument]                       # [positions, S]
+    cls = np.add.reduceat(rows, class_start[:-1], axis=0)            # [class rows, S]
+    class_group = np.repeat(np.arange(len(group_start) - 1), np.diff(group_start))
+    alpha = group_offset[class_group][:, None]
+    haircut = np.where(cls < 0, cls, alpha * cls)
+    net = np.add.reduceat(haircut, group_start[:-1], axis=0)
+    risk = np.maximum(0.0, (-net).max(axis=1))
+    charge = min_per_unit[instrument] * np.abs(quantity)
+    cap = quantity * min_long_cap[instrument]
+    capped = (quantity > 0) & ~np.isnan(min_long_cap[instrument])
+    charge = np.where(capped, np.minimum(charge, cap), charge)
+    pos_group = np.repeat(class_group, np.diff(class_start))
+    minimum = np.bincount(pos_group, weights=charge, minlength=len(group_start) - 1)
+    req = np.maximum(risk, minimum)
+    group_account = np.repeat(np.arange(n_acc), np.diff(account_start))
+    return (np.bincount(group_account, weights=req, minlength=n_acc),
+            np.bincount(group_account, weights=risk, minlength=n_acc),
+            np.bincount(group_account, weights=minimum, minlength=n_acc))

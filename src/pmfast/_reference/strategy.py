@@ -350,16 +350,20 @@ def random_legs(rng, accounts=50, underlyings=2, series=4, as_of="2027-01-04",
     """
     as_of = pd.Timestamp(as_of)
     rows = []
+    unds = []
+    for u in range(underlyings):
+        U = float(rng.choice([4.0, 20.0, 45.0, 97.73, 250.0]))
+        unds.append(dict(U=U, step=max(round(U * 0.05, 0), 1.0),
+                         group_type=str(rng.choice(["equity", "equity", "broad_index",
+                                                    "high_cap_index", "narrow_index"])),
+                         leverage=float(rng.choice([1.0, 1.0, 1.0, 2.0, -3.0]))))
+    prices = {}  # one mark per instrument, shared by every account holding it
     for a in range(accounts):
         for u in range(underlyings):
-            U = float(rng.choice([4.0, 20.0, 45.0, 97.73, 250.0]))
-            step = max(round(U * 0.05, 0), 1.0)
-            group_type = str(rng.choice(["equity", "equity", "broad_index", "high_cap_index",
-                                         "narrow_index"]))
-            leverage = float(rng.choice([1.0, 1.0, 1.0, 2.0, -3.0]))
+            U, step = unds[u]["U"], unds[u]["step"]
             und = f"U{u}"
             common = dict(account=f"A{a:04d}", underlying=und, underlying_price=U,
-                          group_type=group_type, leverage=leverage)
+                          group_type=unds[u]["group_type"], leverage=unds[u]["leverage"])
             if rng.random() < stock_probability:
                 shares = int(rng.choice([-1, 1]) * rng.integers(1, 4) * 100 +
                              rng.choice([0, 0, 50]))
@@ -381,9 +385,25 @@ def random_legs(rng, accounts=50, underlyings=2, series=4, as_of="2027-01-04",
                 seen.add(key)
                 T = (e - as_of).days / 365.0
                 intrinsic = max(U - K, 0.0) if right == "C" else max(K - U, 0.0)
-                price = round(intrinsic + U * 0.3 * math.sqrt(T) * 0.4 * rng.random(), 2)
+                name = f"{und}{right}{K:g}@{e.date()}"
+                price = prices.setdefault(name, round(
+                    intrinsic + U * 0.3 * math.sqrt(T) * 0.4 * rng.random(), 2))
                 q = int(rng.integers(1, max_contracts + 1)) * int(rng.choice([-1, 1]))
-                rows.append(dict(common, instrument=f"{und}{right}{K:g}@{e.date()}",
+                rows.append(dict(common, instrument=name,
                                  kind="option", right=right, strike=K, expiry=e.date(),
                                  quantity=q, price=price))
     return pd.DataFrame(rows)
+
+
+def stock_row(account, symbol, quantity, price, **underlying):
+    """One flat-table row of shares (underlying fields: group_type, leverage, ...)."""
+    return dict(account=account, instrument=symbol, underlying=symbol, kind="equity",
+                quantity=quantity, price=price, underlying_price=underlying.pop("U", price),
+                **underlying)
+
+
+def option_row(account, symbol, right, strike, expiry, quantity, price, U, **underlying):
+    """One flat-table row of an option on ``symbol`` (multiplier 100 unless given)."""
+    return dict(account=account, instrument=f"{symbol} {expiry} {strike:g}{right}",
+                underlying=symbol, kind="option", right=right, strike=strike, expiry=expiry,
+                quantity=quantity, price=price, underlying_price=U, **underlying)

@@ -87,9 +87,11 @@ class GroupedLegs:
         _check_whole_contracts(legs)
         keep = (legs.quantity != 0) & (legs.kind != KIND_OTHER)
         idx = np.flatnonzero(keep)
-        # group by (account, underlying); inside a group stock first, then by right/expiry/strike
-        order = np.lexsort((legs.strike[idx], legs.expiry[idx], legs.kind[idx],
-                            legs.underlying[idx], legs.account[idx]))
+        # group by (account, underlying) with one stable sort of a combined key; inside a group
+        # legs keep the input order (the Book's: by instrument), so the output is deterministic
+        key = legs.account[idx].astype(np.int64) * max(len(legs.underlying_ids), 1) + \
+            legs.underlying[idx]
+        order = np.argsort(key, kind="stable")
         self.index = idx[order]                 # rows of `legs`, in core order
         acc = legs.account[self.index]
         und = legs.underlying[self.index]

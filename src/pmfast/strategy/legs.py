@@ -121,7 +121,7 @@ def legs_from_frame(frame, as_of, table="legs"):
     bad = is_option & expiry.isna()
     if bad.any():
         _fail(table, "expiry", frame, bad, "must be a date for options")
-    bad = is_option & (expiry.dt.date < as_of)
+    bad = is_option & (expiry < pd.Timestamp(as_of))
     if bad.any():
         _fail(table, "expiry", frame, bad, f"is before as_of {as_of}")
     multiplier = pd.to_numeric(frame["multiplier"], errors="coerce")
@@ -133,6 +133,11 @@ def legs_from_frame(frame, as_of, table="legs"):
     days = np.zeros(len(frame), dtype=np.int32)
     opt = is_option.to_numpy()
     days[opt] = (expiry[is_option].dt.normalize() - pd.Timestamp("1970-01-01")).dt.days
+    for col in ("underlying", "kind", "right", "strike", "expiry", "multiplier", "price"):
+        values = frame[col].where(frame[col].notna(), "")
+        conflict = values.groupby(frame["instrument"]).transform("nunique") > 1
+        if conflict.any():
+            _fail(table, col, frame, conflict, "differs between rows of the same instrument")
     frame = frame.assign(_kind=kind, _strike=np.where(opt, strike, np.nan), _days=days,
                          _mult=multiplier.astype(float))
     # one net row per (account, instrument); the instrument's fields must agree across rows
@@ -140,6 +145,10 @@ def legs_from_frame(frame, as_of, table="legs"):
         quantity=("quantity", "sum"), underlying=("underlying", "first"), kind=("_kind", "first"),
         strike=("_strike", "first"), expiry=("_days", "first"), multiplier=("_mult", "first"),
         price=("price", "first"))
+    for col in ("underlying_price", "group_type", "leverage"):
+        conflict = frame.groupby("underlying")[col].transform("nunique") > 1
+        if conflict.any():
+            _fail(table, col, frame, conflict, "differs between rows of the same underlying")
     und = frame.groupby("underlying", sort=True).agg(
         underlying_price=("underlying_price", "first"), group_type=("group_type", "first"),
         leverage=("leverage", "first"))

@@ -54,20 +54,18 @@ def account_table(legs, grouped, core, rules):
 
 def _legs_text(instrument, leg_rows, ratio):
     """'+1 IBM C100, -1 IBM C105' per row (pyarrow string kernels, no Python loop per row)."""
-    parts = []
+    names = pa.array(instrument, pa.string())
+    text = None
     for k in range(leg_rows.shape[1]):
-        used = leg_rows[:, k] >= 0
-        ids = pa.array(np.where(used, instrument[np.where(used, leg_rows[:, k], 0)], None),
-                       type=pa.string())
-        r = ratio[:, k]
-        num = pc.cast(pa.array(np.abs(r)), pa.string())
-        num = pc.replace_substring_regex(num, r"\.0$", "")
-        sign = pa.array(np.where(r > 0, "+", "-"))
-        parts.append(pc.binary_join_element_wise(sign, num, " ", ids, ""))
-    text = parts[0]
-    for p in parts[1:]:
-        text = pc.binary_join_element_wise(text, p, ", ",
-                                           null_handling="skip")
+        idx = leg_rows[:, k]
+        ids = pc.take(names, pa.array(idx, mask=idx < 0))
+        size = np.abs(ratio[:, k])
+        whole = np.all(size == np.round(size))
+        num = pc.cast(pa.array(size.astype(np.int64) if whole else size), pa.string())
+        sign = pa.array(np.where(ratio[:, k] > 0, "+", "-"))
+        part = pc.binary_join_element_wise(sign, num, " ", ids, "")
+        text = part if text is None else pc.binary_join_element_wise(
+            text, part, ", ", null_handling="skip")
     return text.to_numpy(zero_copy_only=False)
 
 
@@ -99,7 +97,7 @@ def strategy_table(legs, grouped, core):
         "underlying": legs.underlying_ids[grouped.group_underlying[group]].astype(str),
         "basis": np.array(BASIS_NAMES, dtype=object)[row_basis],
         "strategy": names[core["row_strategy"][rows]],
-        "legs": _legs_text(legs.instrument.astype(str), global_leg, ratio)
+        "legs": _legs_text(legs.instrument, global_leg, ratio)
         if len(rows) else np.array([], dtype=object),
         "units": units,
         "requirement": requirement,

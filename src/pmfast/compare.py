@@ -1,0 +1,48 @@
+"""Portfolio margin against the Reg T strategy-based baseline, per account."""
+from __future__ import annotations
+
+import inspect
+
+import pandas as pd
+
+from pmfast.errors import PmfastError
+
+
+def compare(book, pm_rules="finra-cpm", regt_rules="regt", n_threads=None):
+    """Portfolio margin vs Reg T for every account, with what portfolio margin saves.
+
+    Parameters
+    ----------
+    book : pmfast.Book
+    pm_rules, regt_rules : str, path or rule set
+        Passed to :func:`pmfast.portfolio_margin` and :func:`pmfast.strategy_margin`.
+    n_threads : int, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``account``, ``pm_requirement``, ``regt_initial``, ``regt_maintenance``, ``savings``
+        (``regt_initial - pm_requirement``: what a portfolio-margin account needs less to
+        open the book) and ``savings_maintenance`` (``regt_maintenance - pm_requirement``).
+    """
+    from pmfast.portfolio import portfolio_margin
+    from pmfast.strategy import strategy_margin
+
+    kwargs = {"rules": pm_rules}
+    if "n_threads" in inspect.signature(portfolio_margin).parameters:
+        kwargs["n_threads"] = n_threads
+    pm = portfolio_margin(book, **kwargs).accounts
+    regt = strategy_margin(book, rules=regt_rules, n_threads=n_threads).accounts
+    left = pd.DataFrame({"account": pm["account"].astype(str),
+                         "pm_requirement": pm["requirement"].astype(float)})
+    right = pd.DataFrame({"account": regt["account"].astype(str),
+                          "regt_initial": regt["initial"], "regt_maintenance": regt["maintenance"]})
+    out = left.merge(right, on="account", how="outer", indicator=True, sort=True)
+    missing = out[out["_merge"] != "both"]
+    if len(missing):
+        raise PmfastError("compare: portfolio margin and Reg T disagree on the accounts, e.g. "
+                          f"{missing['account'].head(3).tolist()}")
+    out = out.drop(columns="_merge")
+    out["savings"] = out["regt_initial"] - out["pm_requirement"]
+    out["savings_maintenance"] = out["regt_maintenance"] - out["pm_requirement"]
+    return out.reset_index(drop=True)
