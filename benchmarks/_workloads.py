@@ -9,6 +9,7 @@ peak is the largest of them. Where /proc is unavailable the clock falls back to
 ``ru_maxrss`` (a process-wide peak that cannot be split by stage).
 """
 import contextlib
+import os
 import functools
 import importlib
 import pathlib
@@ -139,6 +140,13 @@ def _hwm_resettable():
         return False
 
 
+def load_average():
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
 def rss_mb():
     try:
         return _status_mb("VmRSS")
@@ -157,6 +165,7 @@ class StageClock:
 
     def __init__(self):
         self.seconds = defaultdict(float)
+        self.cpu_seconds = defaultdict(float)   # this process's CPU time (all its threads)
         self.peak_mb = defaultdict(float)
         self.calls = Counter()
         self.exact_peaks = _hwm_resettable()
@@ -164,12 +173,16 @@ class StageClock:
         self._stack = ["other"]
         self._t = time.perf_counter()
         self._t0 = self._t
+        self._cpu = time.process_time()
 
     def _switch(self):
         now = time.perf_counter()
         top = self._stack[-1]
         self.seconds[top] += now - self._t
         self._t = now
+        cpu = time.process_time()
+        self.cpu_seconds[top] += cpu - self._cpu
+        self._cpu = cpu
         if self.exact_peaks:
             self.peak_mb[top] = max(self.peak_mb[top], _status_mb("VmHWM"))
             _CLEAR.write_text("5")
@@ -197,6 +210,7 @@ class StageClock:
     def finish(self):
         self._switch()
         return {"wall_s": time.perf_counter() - self._t0, "seconds": dict(self.seconds),
+                "cpu_seconds": dict(self.cpu_seconds),
                 "peak_mb": dict(self.peak_mb), "calls": dict(self.calls),
                 "peak_total_mb": max(self.peak_mb.values(), default=float("nan")),
                 "start_rss_mb": self.start_rss_mb, "exact_peaks": self.exact_peaks,

@@ -62,7 +62,8 @@ def run_once(data_dir, out_dir, method, rules, n_threads):
     import_s = time.perf_counter() - t0
     W.env_threads(n_threads)
     out_dir = pathlib.Path(out_dir)
-    summary = {"import_s": import_s, "n_threads": n_threads, "method": method, "rules": rules}
+    summary = {"import_s": import_s, "n_threads": n_threads, "method": method, "rules": rules,
+               "load_before": W.load_average()}
     clock = W.StageClock()
     with W.instrumented(clock) as missing:
         with clock.stage("read"):
@@ -97,6 +98,8 @@ def run_once(data_dir, out_dir, method, rules, n_threads):
     figures = clock.finish()
     figures.update(summary)
     figures["not_instrumented"] = missing
+    figures["load_after"] = W.load_average()
+    figures["cpu_s"] = sum(figures["cpu_seconds"].values())
     sec = figures["seconds"]
     figures["pm_wall_s"] = sum(v for k, v in sec.items() if not k.startswith("regt"))
     figures["regt_wall_s"] = sum(v for k, v in sec.items() if k.startswith("regt"))
@@ -123,6 +126,7 @@ def _median_run(runs):
     for total in ("wall_s", "pm_wall_s", "regt_wall_s"):
         med[total] = statistics.median(r[total] for r in runs)
     med["peak_total_mb"] = max(r["peak_total_mb"] for r in runs)
+    med["cpu_s"] = statistics.median(r["cpu_s"] for r in runs)
     med["runs"] = len(runs)
     return med
 
@@ -163,8 +167,11 @@ def format_report(workload, gen, by_threads):
                                                         "regt_total_initial") if k in r)
         peaks = ("exact per stage (VmHWM, reset at each stage boundary)" if r["exact_peaks"]
                  else f"ru_maxrss {r['ru_maxrss_mb']:.0f} MB (process-wide only)")
-        lines.append(f"{t} thread(s): start RSS {r['start_rss_mb']:.0f} MB, imports "
-                     f"{r['import_s']:.2f} s, peaks {peaks}; {checks}")
+        lines.append(f"{t} thread(s): CPU {r['cpu_s']:.2f} s over {r['wall_s']:.2f} s wall; "
+                     f"1-min load average {r['load_before']:.2f} before, {r['load_after']:.2f} "
+                     f"after (2 cores: above ~{t} means other processes competed); start RSS "
+                     f"{r['start_rss_mb']:.0f} MB, imports {r['import_s']:.2f} s, peaks {peaks}; "
+                     f"{checks}")
         if r.get("regt_error"):
             lines.append(f"  Reg T skipped: {r['regt_error']}")
         if r.get("not_instrumented"):
