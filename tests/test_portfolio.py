@@ -190,3 +190,12 @@ def test_solved_vol_matches_twin_with_default_american_model():
     got = pmfast.portfolio_margin(book).accounts["requirement"][0]
     want = twin.portfolio_margin(book)["requirement"][0]
     assert got == pytest.approx(want, rel=1e-9)
+
+
+def test_scenarios_for_is_the_full_table_filtered():
+    book = pmfast.generate(accounts=60, seed=9, as_book=True)
+    for rules in ("finra-cpm", "house"):
+        pm = pmfast.portfolio_margin(book, rules=rules)
+        chosen = list(book.account_ids[[3, 17, 40]])
+        full = pm.scenarios[pm.scenarios["account"].isin(chosen)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(pm.scenarios_for(chosen), full)

@@ -208,16 +208,14 @@ def test_leaps_long_option_75_percent():
     assert acc.loc["B", "initial"] == pytest.approx(1_000)
 
 
-@pytest.mark.parametrize("P, maintenance_per_share", [(95.0, 9.5), (100.0, 10.0)])
-def test_protective_put_maintenance(P, maintenance_per_share):
+@pytest.mark.parametrize("P, expected", [(95.0, 14.0), (100.0, 19.0)])
+def test_protective_put_maintenance(P, expected):
     # Maintenance min(10% K + put OTM, 25% of stock) per share + the put at value.
     # K = 90: P 95 -> min(9 + 5, 23.75) = 14; P 100 -> min(9 + 10, 25) = 19.
-    expected = {95.0: 14.0, 100.0: 19.0}[P]
     _, acc = run([stock_row("A", "XYZ", 100, P),
                   option_row("A", "XYZ", "P", 90, MAR, 1, 1.0, U=P)])
     assert acc.loc["A", "maintenance"] == pytest.approx(100 + expected * 100)
     assert acc.loc["A", "initial"] == pytest.approx(100 + 0.5 * P * 100)
-    del maintenance_per_share
 
 
 def test_conversion_and_reverse_conversion_maintenance():

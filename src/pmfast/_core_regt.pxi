@@ -2,7 +2,8 @@
 # group of a batch.
 from libc.stdint cimport int8_t, int32_t, int64_t
 from libc.string cimport memcpy
-from pmfast._cpp_regt cimport (RegtGroups, RegtLegs, RegtOutput, RegtParams, kRegtStrategyCount,
+from pmfast._cpp_regt cimport (RegtGroups, RegtLegs, RegtOutput, RegtParams, RegtRows,
+                               kRegtStrategyCount,
                                regt_margin as c_regt_margin, regt_strategy_name)
 import numpy as _np
 
@@ -93,6 +94,7 @@ def regt_margin(dict legs, dict groups, dict params, int n_threads):
     P.enabled = params["enabled"]
     P.max_nodes = params["max_nodes"]
     P.method = params["method"]
+    P.emit_rows = params.get("emit_rows", 1)
 
     cdef RegtOutput out
     try:
@@ -100,16 +102,45 @@ def regt_margin(dict legs, dict groups, dict params, int n_threads):
             c_regt_margin(L, Gr, P, out, n_threads)
     except Exception as exc:
         raise _translate(exc) from None
-    cdef size_t rows = out.row_group.size()
-    return {
+    return _regt_result(out, G)
+
+
+cdef void _copy_at(object arr, size_t row, const void* data, size_t n, size_t width) except *:
+    """Copy n rows of `width` items from data into arr starting at row `row`."""
+    cdef char[::1] view
+    if n == 0:
+        return
+    view = arr.reshape(-1).view(_np.int8)
+    memcpy(&view[row * width * arr.itemsize], data, n * width * arr.itemsize)
+
+
+cdef object _regt_result(RegtOutput& out, Py_ssize_t G):
+    """Per-group arrays and the strategy rows, copied once from the C++ blocks into numpy."""
+    cdef size_t total = 0, at = 0, n, b
+    for b in range(out.blocks.size()):
+        total += out.blocks[b].group.size()
+    res = {
         "gross_initial": _vector_to_numpy(out.gross_initial.data(), G, _np.float64),
         "gross_maintenance": _vector_to_numpy(out.gross_maintenance.data(), G, _np.float64),
         "proven": _vector_to_numpy(out.proven.data(), G, _np.uint8),
-        "row_group": _vector_to_numpy(out.row_group.data(), rows, _np.int64),
-        "row_basis": _vector_to_numpy(out.row_basis.data(), rows, _np.int8),
-        "row_strategy": _vector_to_numpy(out.row_strategy.data(), rows, _np.int8),
-        "row_legs": _vector_to_numpy(out.row_legs.data(), 4 * rows, _np.int64).reshape(rows, 4),
-        "row_ratio": _vector_to_numpy(out.row_ratio.data(), 4 * rows, _np.float64).reshape(rows, 4),
-        "row_units": _vector_to_numpy(out.row_units.data(), rows, _np.float64),
-        "row_requirement": _vector_to_numpy(out.row_requirement.data(), rows, _np.float64),
+        "row_group": _np.empty(total, _np.int64),
+        "row_basis": _np.empty(total, _np.int8),
+        "row_strategy": _np.empty(total, _np.int8),
+        "row_legs": _np.empty((total, 4), _np.int64),
+        "row_ratio": _np.empty((total, 4), _np.float64),
+        "row_units": _np.empty(total, _np.float64),
+        "row_requirement": _np.empty(total, _np.float64),
     }
+    cdef RegtRows* blk
+    for b in range(out.blocks.size()):
+        blk = &out.blocks[b]
+        n = blk.group.size()
+        _copy_at(res["row_group"], at, blk.group.data(), n, 1)
+        _copy_at(res["row_basis"], at, blk.basis.data(), n, 1)
+        _copy_at(res["row_strategy"], at, blk.strategy.data(), n, 1)
+        _copy_at(res["row_legs"], at, blk.legs.data(), n, 4)
+        _copy_at(res["row_ratio"], at, blk.ratio.data(), n, 4)
+        _copy_at(res["row_units"], at, blk.units.data(), n, 1)
+        _copy_at(res["row_requirement"], at, blk.requirement.data(), n, 1)
+        at += n
+    return res

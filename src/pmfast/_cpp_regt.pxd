@@ -20,6 +20,7 @@ cdef extern from "pmfast_core/regt_types.hpp" namespace "pmfast":
         uint32_t enabled
         int64_t max_nodes
         int method
+        int emit_rows
 
     cdef struct RegtLegs:
         const int8_t* kind
@@ -43,17 +44,20 @@ cdef extern from "pmfast_core/regt_types.hpp" namespace "pmfast":
         const double* short_low_maintenance
         int64_t n
 
+    cdef cppclass RegtRows:
+        vector[int64_t] group
+        vector[int8_t] basis
+        vector[int8_t] strategy
+        vector[int64_t] legs
+        vector[double] ratio
+        vector[double] units
+        vector[double] requirement
+
     cdef cppclass RegtOutput:
         vector[double] gross_initial
         vector[double] gross_maintenance
         vector[uint8_t] proven
-        vector[int64_t] row_group
-        vector[int8_t] row_basis
-        vector[int8_t] row_strategy
-        vector[int64_t] row_legs
-        vector[double] row_ratio
-        vector[double] row_units
-        vector[double] row_requirement
+        vector[RegtRows] blocks
 
     const char* regt_strategy_name(int code)
     void regt_margin(const RegtLegs& legs, const RegtGroups& groups, const RegtParams& params,

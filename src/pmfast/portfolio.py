@@ -192,26 +192,36 @@ class PortfolioMargin:
         """Long table: account, group, scenario label, market move, vol shift, P&L after
         offsets (one row per group row and scenario)."""
         if self._scenarios_frame is None:
-            layout, groups = self._layout, self._groups
-            frames = []
-            g = layout.group_of_row
-            for s in self._sets:
-                net = s["res"]["group_net"]
-                n_sc = net.shape[1]
-                ss = s["set"]
-                n_vols = len(ss.vol_shifts)
-                frame = pd.DataFrame({
-                    "account": np.repeat(self.book.account_ids[layout.account_of_group_row], n_sc),
-                    "group": np.repeat(groups.names[g], n_sc),
-                    "scenario": s["labels"][g].ravel() if len(g) else [],
-                    "move": s["market"][g][:, np.arange(n_sc) // n_vols].ravel() if len(g) else [],
-                    "vol_shift": np.tile(np.tile(ss.vol_shifts, ss.n_moves), len(g)),
-                    "pnl": net.ravel()})
-                if len(self._sets) > 1:
-                    frame.insert(2, "scenario_set", ss.name)
-                frames.append(frame)
-            self._scenarios_frame = pd.concat(frames, ignore_index=True)
+            self._scenarios_frame = self._scenario_rows(slice(None))
         return self._scenarios_frame
+
+    def scenarios_for(self, accounts):
+        """The ``scenarios`` table of the given accounts only: cheap for a few accounts of a
+        large book (a report, a what-if), where the full long table has millions of rows."""
+        wanted = np.isin(self.book.account_ids, np.asarray(accounts, dtype=str))
+        return self._scenario_rows(np.flatnonzero(wanted[self._layout.account_of_group_row]))
+
+    def _scenario_rows(self, rows):
+        layout, groups = self._layout, self._groups
+        frames = []
+        g = layout.group_of_row[rows]
+        for s in self._sets:
+            net = s["res"]["group_net"][rows]
+            n_sc = net.shape[1]
+            ss = s["set"]
+            n_vols = len(ss.vol_shifts)
+            frame = pd.DataFrame({
+                "account": np.repeat(self.book.account_ids[layout.account_of_group_row[rows]],
+                                     n_sc),
+                "group": np.repeat(groups.names[g], n_sc),
+                "scenario": s["labels"][g].ravel() if len(g) else [],
+                "move": s["market"][g][:, np.arange(n_sc) // n_vols].ravel() if len(g) else [],
+                "vol_shift": np.tile(np.tile(ss.vol_shifts, ss.n_moves), len(g)),
+                "pnl": net.ravel()})
+            if len(self._sets) > 1:
+                frame.insert(2, "scenario_set", ss.name)
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
 
     def __repr__(self):
         ok = int((self.accounts["status"] == "ok").sum())

@@ -17,33 +17,6 @@ namespace {
 constexpr int64_t kGroupGrain = 512;
 constexpr int8_t kBasisBoth = 2;
 
-struct Rows {
-  std::vector<int64_t> group, legs;
-  std::vector<int8_t> basis, strategy;
-  std::vector<double> ratio, units, requirement;
-
-  void reserve(int64_t n) {
-    group.reserve(n);
-    basis.reserve(n);
-    strategy.reserve(n);
-    legs.reserve(4 * n);
-    ratio.reserve(4 * n);
-    units.reserve(n);
-    requirement.reserve(n);
-  }
-
-  void push(int64_t g, int8_t b, int8_t s, const int64_t* leg, const double* r, double u,
-            double req) {
-    group.push_back(g);
-    basis.push_back(b);
-    strategy.push_back(s);
-    legs.insert(legs.end(), leg, leg + 4);
-    ratio.insert(ratio.end(), r, r + 4);
-    units.push_back(u);
-    requirement.push_back(req);
-  }
-};
-
 void validate(const RegtLegs& legs, const RegtGroups& groups) {
   if (groups.n < 0 || groups.offsets[0] != 0 || groups.offsets[groups.n] != legs.n)
     throw InputError("regt: group offsets must start at 0 and end at the number of legs");
@@ -85,7 +58,7 @@ struct GroupSolver {
 
   // Pairs one basis of group g, appends its rows, returns (gross requirement, proven).
   std::pair<double, bool> solve(int64_t g, int64_t begin, int64_t end, const GroupRates& r,
-                                int basis, int8_t basis_code, Rows& rows) {
+                                int basis, int8_t basis_code, RegtRows& rows) {
     build_items(legs, begin, end, r, params, basis, items);
     build_columns(items, r, params, basis, scratch, columns);
     bool proven = true;
@@ -116,7 +89,7 @@ struct GroupSolver {
       }
       const double req = c.cost * x[t];
       gross += req;
-      rows.push(g, basis_code, c.strategy, leg, ratio, x[t], req);
+      if (params.emit_rows) rows.push(g, basis_code, c.strategy, leg, ratio, x[t], req);
     }
     for (size_t i = 0; i < items.size(); ++i) {
       const RegtItem& it = items[i];
@@ -130,19 +103,36 @@ struct GroupSolver {
       }
       const double req = it.unit_cost * left;
       gross += req;
-      rows.push(g, basis_code, static_cast<int8_t>(standalone_strategy(it)), leg, ratio, left,
+      if (params.emit_rows)
+        rows.push(g, basis_code, static_cast<int8_t>(standalone_strategy(it)), leg, ratio, left,
                 req);
     }
     return {gross, proven};
   }
 };
 
-template <class T>
-void append(std::vector<T>& to, const std::vector<T>& from) {
-  to.insert(to.end(), from.begin(), from.end());
+}  // namespace
+
+void RegtRows::reserve(int64_t n) {
+  group.reserve(n);
+  basis.reserve(n);
+  strategy.reserve(n);
+  legs.reserve(4 * n);
+  ratio.reserve(4 * n);
+  units.reserve(n);
+  requirement.reserve(n);
 }
 
-}  // namespace
+void RegtRows::push(int64_t g, int8_t b, int8_t s, const int64_t* leg, const double* r, double u,
+                    double req) {
+  group.push_back(g);
+  basis.push_back(b);
+  strategy.push_back(s);
+  legs.insert(legs.end(), leg, leg + 4);
+  ratio.insert(ratio.end(), r, r + 4);
+  units.push_back(u);
+  requirement.push_back(req);
+}
 
 void regt_margin(const RegtLegs& legs, const RegtGroups& groups, const RegtParams& params,
                  RegtOutput& out, int n_threads) {
@@ -152,12 +142,14 @@ void regt_margin(const RegtLegs& legs, const RegtGroups& groups, const RegtParam
   out.gross_maintenance.assign(G, 0.0);
   out.proven.assign(G, 0);
   const int64_t n_blocks = (G + kGroupGrain - 1) / kGroupGrain;
-  std::vector<Rows> blocks(n_blocks);
+  out.blocks.assign(n_blocks, RegtRows{});
+  auto& blocks = out.blocks;
 
   parallel_for(G, n_threads, kGroupGrain, [&](int64_t begin, int64_t end) {
     GroupSolver solver{legs, params, {}, {}, {}, {}, {}, {}};
-    Rows& rows = blocks[begin / kGroupGrain];
-    rows.reserve(2 * (groups.offsets[end] - groups.offsets[begin]));  // ~ rows this block writes
+    RegtRows& rows = blocks[begin / kGroupGrain];
+    if (params.emit_rows)  // at most one row per leg and basis
+      rows.reserve(2 * (groups.offsets[end] - groups.offsets[begin]));
     for (int64_t g = begin; g < end; ++g) {
       const int64_t lb = groups.offsets[g], le = groups.offsets[g + 1];
       bool has_stock = false;
@@ -178,18 +170,6 @@ void regt_margin(const RegtLegs& legs, const RegtGroups& groups, const RegtParam
     }
   });
 
-  for (auto* v : {&out.row_group, &out.row_legs}) v->clear();
-  for (auto* v : {&out.row_basis, &out.row_strategy}) v->clear();
-  for (auto* v : {&out.row_ratio, &out.row_units, &out.row_requirement}) v->clear();
-  for (const Rows& b : blocks) {
-    append(out.row_group, b.group);
-    append(out.row_basis, b.basis);
-    append(out.row_strategy, b.strategy);
-    append(out.row_legs, b.legs);
-    append(out.row_ratio, b.ratio);
-    append(out.row_units, b.units);
-    append(out.row_requirement, b.requirement);
-  }
 }
 
 }  // namespace pmfast

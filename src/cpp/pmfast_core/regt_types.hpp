@@ -59,6 +59,7 @@ struct RegtParams {
   uint32_t enabled;                   // bit (1 << code) per multi-leg template that may be used
   int64_t max_nodes;                  // branch-and-bound node budget per connected component
   int method;                         // 0 optimal (LP branch and bound), 1 greedy baseline
+  int emit_rows;                      // 0: per-group totals only (no strategy rows written)
 };
 
 // Legs sorted by group (account, underlying); only kinds stock/call/put, non-zero quantity.
@@ -87,19 +88,28 @@ struct RegtGroups {
   int64_t n;
 };
 
-// One strategy row: up to four legs (indices into RegtLegs), the shares or contracts of each
-// leg per unit (signed: + long, - short), the units and the requirement for all units.
+// Strategy rows: up to four legs per row (indices into RegtLegs, -1 when unused), the shares
+// or contracts of each leg per unit (signed: + long, - short), the units and the requirement
+// for all units. Rows are written in blocks of groups, in group order.
+struct RegtRows {
+  std::vector<int64_t> group;
+  std::vector<int8_t> basis;      // 0 initial, 1 maintenance, 2 both (identical)
+  std::vector<int8_t> strategy;
+  std::vector<int64_t> legs;      // 4 per row
+  std::vector<double> ratio;      // 4 per row
+  std::vector<double> units;
+  std::vector<double> requirement;
+
+  void reserve(int64_t n);
+  void push(int64_t g, int8_t b, int8_t s, const int64_t* leg, const double* r, double u,
+            double req);
+};
+
 struct RegtOutput {
   std::vector<double> gross_initial;      // per group
   std::vector<double> gross_maintenance;  // per group
   std::vector<uint8_t> proven;            // per group: bit 0 initial optimal, bit 1 maintenance
-  std::vector<int64_t> row_group;
-  std::vector<int8_t> row_basis;          // 0 initial, 1 maintenance, 2 both (identical)
-  std::vector<int8_t> row_strategy;
-  std::vector<int64_t> row_legs;          // 4 per row, -1 when unused
-  std::vector<double> row_ratio;          // 4 per row
-  std::vector<double> row_units;
-  std::vector<double> row_requirement;
+  std::vector<RegtRows> blocks;           // concatenated in order = all rows (no copy here)
 };
 
 void regt_margin(const RegtLegs& legs, const RegtGroups& groups, const RegtParams& params,

@@ -70,8 +70,9 @@ def strategy_margin(book, rules="regt", n_threads=None, method="optimal", as_of=
     rules = load_regt_rules(rules)
     legs = _to_legs(book, as_of)
     grouped = GroupedLegs(legs, rules)
-    core = run_core(grouped, rules, method, resolve_n_threads(n_threads))
-    return StrategyResult(legs, grouped, core, rules, method)
+    n_threads = resolve_n_threads(n_threads)
+    core = run_core(grouped, rules, method, n_threads, emit_rows=False)
+    return StrategyResult(legs, grouped, core, rules, method, n_threads)
 
 
 def flat_margin(contract_value, risk_factor, margin_rate):

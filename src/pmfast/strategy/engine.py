@@ -118,6 +118,9 @@ class GroupedLegs:
         self.rates["offsets"] = self.offsets
 
 
-def run_core(grouped, rules, method, n_threads):
-    return _core.regt_margin(grouped.core_legs, grouped.rates, core_params(rules, method),
-                             n_threads)
+def run_core(grouped, rules, method, n_threads, emit_rows=True):
+    """Per-group gross requirements; with ``emit_rows`` also the strategy rows (the pairing is
+    deterministic, so a second run for the rows reproduces the totals exactly)."""
+    params = core_params(rules, method)
+    params["emit_rows"] = int(emit_rows)
+    return _core.regt_margin(grouped.core_legs, grouped.rates, params, n_threads)

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pmfast.strategy.engine import STRATEGY_NAMES
+from pmfast.strategy.engine import STRATEGY_NAMES, run_core
 from pmfast.strategy.legs import KIND_CALL, KIND_OTHER, KIND_PUT, KIND_STOCK
 
 BASIS_NAMES = ("initial", "maintenance")
@@ -125,17 +125,20 @@ class StrategyResult:
         ``short_proceeds``, ``net_requirement``. Built on first access.
     """
 
-    def __init__(self, legs, grouped, core, rules, method):
+    def __init__(self, legs, grouped, core, rules, method, n_threads):
         self.rules = rules
         self.method = method
-        self._legs, self._grouped, self._core = legs, grouped, core
+        self._legs, self._grouped, self._n_threads = legs, grouped, n_threads
         self.accounts = account_table(legs, grouped, core, rules)
         self._strategies = None
 
     @property
     def strategies(self):
         if self._strategies is None:
-            self._strategies = strategy_table(self._legs, self._grouped, self._core)
+            # the totals ran without rows (no memory for them); the pairing is deterministic,
+            # so this run reproduces the same decomposition with its rows
+            core = run_core(self._grouped, self.rules, self.method, self._n_threads)
+            self._strategies = strategy_table(self._legs, self._grouped, core)
         return self._strategies
 
     def __repr__(self):

@@ -1,0 +1,164 @@
+"""One batch run, as the command line and schedulers drive it: read the book, margin it by
+portfolio margin and/or Reg T, join the per-account results, write files and the report.
+
+Kept apart from cli.py so that a scheduler (or a test) can call it without click.
+"""
+import dataclasses
+import pathlib
+import time
+
+import pandas as pd
+
+import pmfast
+from pmfast.output import write_table
+
+GENERATED_TABLES = ("positions", "instruments", "underlyings", "product_groups")
+
+
+class _SilentStages:
+    """Stage timer without a progress bar (the default when not run from a terminal)."""
+
+    def __init__(self, names, quiet=True):
+        self.times = {}
+
+    def run(self, name, func, *args, **kwargs):
+        start = time.perf_counter()
+        result = func(*args, **kwargs)
+        self.times[name] = time.perf_counter() - start
+        return result
+
+    def close(self):
+        pass
+
+
+@dataclasses.dataclass
+class BatchRun:
+    """Everything one run produced."""
+    book: object
+    pm: object  # pmfast portfolio-margin result, or None with method="regt"
+    regt: object  # strategy-margin result, or None with method="pm"
+    accounts: pd.DataFrame  # one row per account: the joined per-account output
+    errors: pd.DataFrame  # rejected accounts and reasons (empty unless errors="collect")
+    rules: str
+    parameters: dict
+    stage_times: dict
+
+    @property
+    def n_accounts(self):
+        return len(self.accounts)
+
+    @property
+    def n_rejected(self):
+        return 0 if self.errors is None else int(self.errors["account"].nunique())
+
+
+def _join_accounts(book, pm, regt):
+    table = pd.DataFrame({"account": pd.Series(book.account_ids, dtype=object)})
+    if pm is not None:
+        cols = pm.accounts.rename(columns={
+            "requirement": "pm_requirement", "risk": "pm_risk", "minimum": "pm_minimum"})
+        table = table.merge(cols, on="account", how="left", validate="one_to_one")
+    if regt is not None:
+        keep = [c for c in ("initial", "maintenance", "gross_initial", "unmargined_positions")
+                if c in regt.accounts]
+        cols = regt.accounts[["account", *keep]].rename(columns={c: f"regt_{c}" for c in keep})
+        table = table.merge(cols, on="account", how="left", validate="one_to_one")
+    if pm is not None and regt is not None:
+        # Futures and future options are outside Reg T (SPAN margins them), so for an account
+        # holding any the two figures do not cover the same positions: no saving is claimed.
+        comparable = table.get("regt_unmargined_positions", 0) == 0
+        table["savings"] = (table["regt_initial"] - table["pm_requirement"]).where(comparable)
+    return table
+
+
+def run_book(book, *, rules="finra-cpm", method="both", n_threads=None, stages=None,
+             parameters=None):
+    """Margin an existing Book; return a BatchRun."""
+    stages = stages or _SilentStages([])
+    pm = regt = None
+    if method in ("pm", "both"):
+        pm = stages.run("portfolio margin", pmfast.portfolio_margin, book, rules=rules,
+                        n_threads=n_threads)
+    if method in ("regt", "both"):
+        regt = stages.run("reg t", pmfast.strategy_margin, book, n_threads=n_threads)
+    accounts = stages.run("join", _join_accounts, book, pm, regt)
+    stages.close()
+    return BatchRun(book=book, pm=pm, regt=regt, accounts=accounts, errors=book.errors,
+                    rules=str(rules), parameters=dict(parameters or {}, method=method),
+                    stage_times=dict(stages.times))
+
+
+def run_files(positions, instruments, underlyings, *, product_groups=None, as_of=None,
+              rate=0.045, rules="finra-cpm", method="both", n_threads=None, errors="raise",
+              stage_runner=_SilentStages):
+    """Read the tables from files, build the Book, and margin it."""
+    stages = stage_runner(["load", "portfolio margin", "reg t", "join"])
+    as_of = as_of or pd.Timestamp.today().date().isoformat()
+    book = stages.run("load", pmfast.Book, positions, instruments, underlyings,
+                      product_groups=product_groups, as_of=as_of, rate=rate, errors=errors)
+    return run_book(book, rules=rules, method=method, n_threads=n_threads, stages=stages,
+                    parameters={"as_of": str(as_of), "rate": rate, "errors": errors})
+
+
+def run_demo(*, accounts=100_000, seed=0, out_dir=pathlib.Path("pmfast-demo"), n_threads=None,
+             rules="finra-cpm", stage_runner=_SilentStages):
+    """Generate a book, margin it both ways, write results and the report into out_dir."""
+    stages = stage_runner(["generate", "portfolio margin", "reg t", "join", "write", "report"])
+    book = stages.run("generate", pmfast.generate, accounts=accounts, seed=seed, as_book=True)
+    run = run_book(book, rules=rules, method="both", n_threads=n_threads, stages=stages,
+                   parameters={"accounts": accounts, "seed": seed, "as_of": str(book.as_of),
+                               "rate": book.rate})
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    write_outputs(run, out_dir / "accounts.parquet", report=out_dir / "report.html")
+    run.stage_times["write + report"] = time.perf_counter() - start
+    return run
+
+
+def errors_path(out):
+    out = pathlib.Path(out)
+    return out.with_name(out.stem + ".errors" + out.suffix)
+
+
+def write_outputs(run, out, *, report=None):
+    """Write the per-account table (Parquet or CSV by extension), the rejected accounts next to
+    it when there are any, and the HTML report if asked."""
+    write_table(run.accounts, out)
+    if run.n_rejected:
+        write_table(run.errors, errors_path(out))
+    if report is not None:
+        from pmfast import report as pm_report
+        pm_report.write_report(run, report)
+
+
+def write_generated(accounts, seed, out_dir, fmt="parquet"):
+    """Write a synthetic book's tables into out_dir; return the paths."""
+    tables = pmfast.generate(accounts=accounts, seed=seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in GENERATED_TABLES:
+        path = out_dir / f"{name}.{fmt}"
+        write_table(tables[name], path)
+        paths.append(path)
+    return paths
+
+
+def summary_text(run):
+    """A short human summary: accounts, totals, saving, time per stage."""
+    lines = [f"accounts: {run.n_accounts:,}" + (f" ({run.n_rejected:,} rejected)"
+                                                 if run.n_rejected else "")]
+    acc = run.accounts
+    if "pm_requirement" in acc:
+        lines.append(f"portfolio margin ({run.rules}): ${acc['pm_requirement'].sum():,.0f}")
+    if "regt_initial" in acc:
+        lines.append(f"Reg T initial: ${acc['regt_initial'].sum():,.0f}   maintenance: "
+                     f"${acc['regt_maintenance'].sum():,.0f}")
+    if "savings" in acc:
+        regt = acc["regt_initial"].sum()
+        saving = acc["savings"].sum()
+        share = f" ({saving / regt:.0%} of Reg T)" if regt else ""
+        lines.append(f"saving of portfolio margin vs Reg T initial: ${saving:,.0f}{share}")
+    times = ", ".join(f"{k} {v:.2f}s" for k, v in run.stage_times.items())
+    lines.append(f"time: {times} (total {sum(run.stage_times.values()):.2f}s)")
+    return "\n".join(lines)

@@ -1,0 +1,124 @@
+"""The `pmfast` command line: margin a book from files, generate a synthetic book, run the demo.
+
+Exit status: 0 success; 2 bad input (the error, naming table, column and ids, on stderr);
+3 the run finished but some accounts were rejected under ``--errors collect`` (their reasons are
+written next to the output).
+"""
+import pathlib
+import sys
+import time
+
+import click
+
+from pmfast.errors import InputError
+
+EXIT_BAD_INPUT = 2
+EXIT_SOME_REJECTED = 3
+
+
+class _Stages:
+    """Times named stages; shows a tqdm bar over them only when stderr is a terminal."""
+
+    def __init__(self, names, quiet=False):
+        self.times = {}
+        self._bar = None
+        if not quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+            self._bar = tqdm(total=len(names), desc="pmfast", unit="stage", leave=False)
+
+    def run(self, name, func, *args, **kwargs):
+        if self._bar is not None:
+            self._bar.set_description(name)
+        start = time.perf_counter()
+        result = func(*args, **kwargs)
+        self.times[name] = time.perf_counter() - start
+        if self._bar is not None:
+            self._bar.update(1)
+        return result
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _fail_bad_input(exc):
+    click.echo(f"pmfast: bad input: {exc}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+@click.group()
+@click.version_option(package_name="pmfast")
+def main():
+    """pmfast: portfolio margin and Reg T strategy margin for whole books."""
+
+
+@main.command()
+@click.argument("positions", type=click.Path(exists=True, dir_okay=False))
+@click.argument("instruments", type=click.Path(exists=True, dir_okay=False))
+@click.argument("underlyings", type=click.Path(exists=True, dir_okay=False))
+@click.option("--product-groups", type=click.Path(exists=True, dir_okay=False),
+              help="optional product_groups table")
+@click.option("--as-of", default=None, help="valuation date YYYY-MM-DD (default: today)")
+@click.option("--rate", default=0.045, show_default=True, type=float,
+              help="continuously compounded risk-free rate")
+@click.option("--rules", default="finra-cpm", show_default=True,
+              help="portfolio-margin rule set: a preset name or a TOML file")
+@click.option("--method", type=click.Choice(["pm", "regt", "both"]), default="both",
+              show_default=True)
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="per-account output, .parquet or .csv")
+@click.option("--report", type=click.Path(dir_okay=False), help="write an HTML report here")
+@click.option("--threads", type=int, default=None, help="threads (default: all CPUs)")
+@click.option("--errors", type=click.Choice(["raise", "collect"]), default="raise",
+              show_default=True, help="stop on bad input, or margin the valid accounts")
+def margin(positions, instruments, underlyings, product_groups, as_of, rate, rules, method,
+           out, report, threads, errors):
+    """Margin the book in POSITIONS, INSTRUMENTS and UNDERLYINGS (Parquet, CSV or Arrow)."""
+    from pmfast import batch
+    try:
+        run = batch.run_files(positions, instruments, underlyings, product_groups=product_groups,
+                              as_of=as_of, rate=rate, rules=rules, method=method,
+                              n_threads=threads, errors=errors, stage_runner=_Stages)
+        batch.write_outputs(run, out, report=report)
+    except InputError as exc:
+        _fail_bad_input(exc)
+    click.echo(batch.summary_text(run))
+    if run.n_rejected:
+        click.echo(f"pmfast: {run.n_rejected} account(s) rejected; reasons in "
+                   f"{batch.errors_path(out)}", err=True)
+        sys.exit(EXIT_SOME_REJECTED)
+
+
+@main.command()
+@click.option("--accounts", required=True, type=click.IntRange(min=1))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="folder for positions, instruments, underlyings, product_groups")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet",
+              show_default=True)
+def generate(accounts, seed, out, fmt):
+    """Write a realistic synthetic book (deterministic for a seed)."""
+    from pmfast import batch
+    paths = batch.write_generated(accounts, seed, pathlib.Path(out), fmt)
+    for path in paths:
+        click.echo(str(path))
+
+
+@main.command()
+@click.option("--accounts", default=100_000, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--out", default="pmfast-demo", show_default=True,
+              type=click.Path(file_okay=False))
+@click.option("--threads", type=int, default=None, help="threads (default: all CPUs)")
+@click.option("--rules", default="finra-cpm", show_default=True)
+def demo(accounts, seed, out, threads, rules):
+    """Generate a realistic book, run portfolio margin and Reg T, write results and a report."""
+    from pmfast import batch
+    run = batch.run_demo(accounts=accounts, seed=seed, out_dir=pathlib.Path(out),
+                         n_threads=threads, rules=rules, stage_runner=_Stages)
+    click.echo(batch.summary_text(run))
+    click.echo(f"results and report in {out}/")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Writing result tables: Parquet, CSV or Arrow IPC, chosen by the file's extension."""
+import pathlib
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.feather as feather
+import pyarrow.parquet as pq
+
+from pmfast.errors import InputError
+
+WRITERS = {
+    ".parquet": lambda table, path: pq.write_table(table, path),
+    ".csv": lambda table, path: pa_csv.write_csv(table, path),
+    ".arrow": lambda table, path: feather.write_feather(table, path),
+    ".feather": lambda table, path: feather.write_feather(table, path),
+}
+
+
+def write_table(table, path):
+    """Write a pandas DataFrame or pyarrow Table to ``path`` (.parquet, .csv, .arrow/.feather)."""
+    path = pathlib.Path(path)
+    writer = WRITERS.get(path.suffix.lower())
+    if writer is None:
+        raise InputError(f"output {path}: unknown extension {path.suffix!r}; use one of "
+                         f"{', '.join(WRITERS)}")
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer(table, path)
+    return path
