@@ -11,6 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pmfast import _core
+from pmfast._threads import resolve_n_threads
 from pmfast.errors import InputError
 from pmfast.io import to_arrow
 from pmfast.schema import TableChecker, format_ids
@@ -320,7 +322,7 @@ class Book:
         c = TableChecker(table, "positions", "account")
         c.require("account", "instrument", "quantity")
         accounts = c.id_column("account", lazy=True)
-        instrument = c.string("instrument")
+        instrument = c.string("instrument", chunked=True)
         inst_row = pc.index_in(instrument, value_set=ins["ids_col"])
         inst_row = np.asarray(pc.fill_null(inst_row, -1).to_numpy(zero_copy_only=False),
                               dtype=np.int64)
@@ -339,23 +341,24 @@ class Book:
         for k in range(start, len(self._problems)):
             rows = self._problems[k].rows
             blame[rows[blame[rows] < 0]] = k
-        has = inst_row >= 0
-        inherited = has & (blame < 0)
-        inherited[inherited] = ins["blame"].problem[inst_row[inherited]] >= 0
-        blame[inherited] = ins["blame"].problem[inst_row[inherited]]
+        if ins["blame"].bad.any():   # positions inherit their instrument's problem
+            has = inst_row >= 0
+            inherited = has & (blame < 0)
+            inherited[inherited] = ins["blame"].problem[inst_row[inherited]] >= 0
+            blame[inherited] = ins["blame"].problem[inst_row[inherited]]
         return {"accounts": accounts, "instrument": instrument, "inst_row": inst_row,
                 "quantity": quantity, "blame": blame, "own_start": start}
 
     # -- encoding ------------------------------------------------------------------------------
     def _finish(self, pg, und, ins, pos):
-        encoded = pc.dictionary_encode(pos["accounts"])
+        dictionary, codes = _dictionary_encode(pos["accounts"])
         # the distinct ids sorted by Arrow (UTF-8 byte order is code point order, as numpy's)
-        order = pc.sort_indices(encoded.dictionary)
+        order = pc.sort_indices(dictionary)
         rank = np.empty(len(order), dtype=np.int32)
         rank[np.asarray(order)] = np.arange(len(order), dtype=np.int32)
-        self.account_ids = np.asarray(encoded.dictionary.take(order).to_numpy(
+        self.account_ids = np.asarray(dictionary.take(order).to_numpy(
             zero_copy_only=False), dtype=object).astype(str)
-        acct = rank[np.asarray(encoded.indices.to_numpy(zero_copy_only=False))]
+        acct = rank[codes]
 
         rejected = np.zeros(len(self.account_ids), dtype=bool)
         bad_rows = np.flatnonzero(pos["blame"] >= 0)
@@ -410,7 +413,7 @@ class Book:
         if rejected.any():   # copies of every position column only when some are dropped
             keep_pos = ~rejected[acct]
             acct, inst, qty = acct[keep_pos], inst[keep_pos], qty[keep_pos]
-        self.positions = _net_positions(acct, inst, qty, int(keep_ins.sum()))
+        self.positions = _net_positions(acct, inst, qty, len(self.account_ids))
         self.rejected = rejected
 
     def _error_frame(self, acct_rows, pos, ins, bad_rows):
@@ -447,20 +450,30 @@ class Book:
                 f"underlyings, as_of={self.as_of.isoformat()}, rate={self.rate})")
 
 
-def _net_positions(acct, inst, qty, n_instruments):
-    """Sum rows of the same (account, instrument); sorted by (account, instrument)."""
-    key = acct.astype(np.int64) * max(n_instruments, 1) + inst.astype(np.int64)
-    if key.size and np.any(key[1:] < key[:-1]):
-        # numpy's default sort (SIMD quicksort) is 2-3x its stable merge sort on int64 and just
-        # as deterministic; stability buys nothing, as input order already decides the order in
-        # which duplicate rows are summed
-        order = np.argsort(key)
-        key = key[order]
-        qty = qty[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, int)
-    summed = np.add.reduceat(qty, starts) if key.size else np.zeros(0)
-    first = key[starts]
-    n = max(n_instruments, 1)
-    return pa.table({"account_code": (first // n).astype(np.int32),
-                     "instrument_code": (first % n).astype(np.int32),
-                     "quantity": summed.astype(np.float64)})
+def _dictionary_encode(column):
+    """(distinct values, int32 code per row) of a string Array or ChunkedArray. Arrow's hash
+    kernel gives every chunk of a ChunkedArray the same (final) dictionary; checked, with a
+    one-buffer fallback should a version ever differ."""
+    encoded = pc.dictionary_encode(column)
+    if isinstance(encoded, pa.Array):
+        return encoded.dictionary, np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
+    chunks = encoded.chunks
+    if not chunks:
+        return pa.array([], pa.string()), np.zeros(0, dtype=np.int32)
+    dictionary = chunks[-1].dictionary
+    if any(not c.dictionary.equals(dictionary) for c in chunks[:-1]):
+        return _dictionary_encode(column.combine_chunks())
+    codes = np.concatenate([np.asarray(c.indices.to_numpy(zero_copy_only=False))
+                            for c in chunks])
+    return dictionary, codes
+
+
+def _net_positions(acct, inst, qty, n_accounts):
+    """Sum rows of the same (account, instrument), in input order; sorted by (account,
+    instrument). A counting sort by account and small per-account sorts in C++: a general
+    argsort of ten million 64-bit keys costs seconds."""
+    account, instrument, quantity = _core.book_net_positions(
+        np.ascontiguousarray(acct, dtype=np.int32), np.ascontiguousarray(inst, dtype=np.int32),
+        np.ascontiguousarray(qty, dtype=np.float64), n_accounts, resolve_n_threads(None))
+    return pa.table({"account_code": account, "instrument_code": instrument,
+                     "quantity": quantity})

@@ -94,16 +94,19 @@ class TableChecker:
                                          self.noun))
 
     # -- coercion ------------------------------------------------------------------------------
-    def string(self, column, required=True):
+    def string(self, column, required=True, chunked=False):
         """The column as a pyarrow string array (nulls kept); an absent optional column is
-        all null."""
+        all null. ``chunked`` keeps a ChunkedArray as read (no copy of ten million strings
+        into one buffer: the hash kernels take chunks as they are)."""
         if not self.has(column):
             if required:
                 self.require(column)
             return pa.nulls(self.n, pa.string())
-        col = self.table.column(column).combine_chunks()
+        col = self.table.column(column)
+        if not chunked:
+            col = col.combine_chunks()
         if pa.types.is_dictionary(col.type):
-            col = col.dictionary_decode()
+            col = col.cast(col.type.value_type)
         if not pa.types.is_string(col.type):
             try:
                 col = col.cast(pa.string())
@@ -116,7 +119,7 @@ class TableChecker:
         an :class:`ArrowIds` that makes Python strings only for the rows asked for (the
         positions table: 10M ids are needed only to name the few offending rows). A null id
         is fatal."""
-        col = self.string(column)
+        col = self.string(column, chunked=lazy)
         if col.null_count:
             rows = np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))
             raise fatal(self.name, column, f"missing (null) id at row(s) "
