@@ -140,3 +140,13 @@ def test_demo_prints_summary(tmp_path):
     accounts = pd.read_parquet(out / "accounts.parquet")
     assert len(accounts) == 2000
     assert (out / "report.html").stat().st_size > 10_000
+
+
+def test_public_names_are_not_shadowed_by_modules():
+    import importlib
+    for module in ("pmfast.synthetic", "pmfast.comparison", "pmfast.batch", "pmfast.portfolio",
+                   "pmfast.strategy", "pmfast.rules", "pmfast.book"):
+        importlib.import_module(module)
+    for name in ("generate", "compare", "portfolio_margin", "strategy_margin", "flat_margin",
+                 "risk_arrays"):
+        assert callable(getattr(pmfast, name)), name

@@ -17,16 +17,18 @@ from pmfast import pricing
 __version__ = "0.1.0"
 
 # Public names and the module that defines each; imported on first use so `import pmfast`
-# stays cheap (the CLI and what-if callers pay only for what they touch).
+# stays cheap (the CLI and what-if callers pay only for what they touch). A module must never
+# share its name with a public name: importing pmfast.<module> sets that attribute on the package
+# and would shadow the function.
 _LAZY = {
     "Book": "pmfast.book",
     "RuleSet": "pmfast.rules",
     "portfolio_margin": "pmfast.portfolio",
     "risk_arrays": "pmfast.portfolio",
-    "generate": "pmfast.generate",
+    "generate": "pmfast.synthetic",
     "strategy_margin": "pmfast.strategy",
     "flat_margin": "pmfast.strategy",
-    "compare": "pmfast.compare",
+    "compare": "pmfast.comparison",
 }
 
 

@@ -10,6 +10,7 @@ import time
 import pandas as pd
 
 import pmfast
+from pmfast.comparison import compare_accounts
 from pmfast.output import write_table
 
 GENERATED_TABLES = ("positions", "instruments", "underlyings", "product_groups")
@@ -53,21 +54,23 @@ class BatchRun:
 
 
 def _join_accounts(book, pm, regt):
+    """One row per account of the book: the comparison (when both ran) plus each method's
+    own columns, prefixed."""
     table = pd.DataFrame({"account": pd.Series(book.account_ids, dtype=object)})
+    if pm is not None and regt is not None:
+        table = table.merge(compare_accounts(pm.accounts, regt.accounts), on="account",
+                            how="left", validate="one_to_one")
     if pm is not None:
-        cols = pm.accounts.rename(columns={
-            "requirement": "pm_requirement", "risk": "pm_risk", "minimum": "pm_minimum"})
+        cols = pm.accounts.drop(columns=["requirement"]).rename(
+            columns={"risk": "pm_risk", "minimum": "pm_minimum", "status": "pm_status"})
+        if "pm_requirement" not in table:
+            cols["pm_requirement"] = pm.accounts["requirement"]
         table = table.merge(cols, on="account", how="left", validate="one_to_one")
     if regt is not None:
-        keep = [c for c in ("initial", "maintenance", "gross_initial", "unmargined_positions")
-                if c in regt.accounts]
+        keep = ["gross_initial"] + ([] if pm is not None else
+                                    ["initial", "maintenance", "unmargined_positions"])
         cols = regt.accounts[["account", *keep]].rename(columns={c: f"regt_{c}" for c in keep})
         table = table.merge(cols, on="account", how="left", validate="one_to_one")
-    if pm is not None and regt is not None:
-        # Futures and future options are outside Reg T (SPAN margins them), so for an account
-        # holding any the two figures do not cover the same positions: no saving is claimed.
-        comparable = table.get("regt_unmargined_positions", 0) == 0
-        table["savings"] = (table["regt_initial"] - table["pm_requirement"]).where(comparable)
     return table
 
 
@@ -155,7 +158,7 @@ def summary_text(run):
         lines.append(f"Reg T initial: ${acc['regt_initial'].sum():,.0f}   maintenance: "
                      f"${acc['regt_maintenance'].sum():,.0f}")
     if "savings" in acc:
-        regt = acc["regt_initial"].sum()
+        regt = acc.loc[acc["savings"].notna(), "regt_initial"].sum()  # comparable accounts
         saving = acc["savings"].sum()
         share = f" ({saving / regt:.0%} of Reg T)" if regt else ""
         lines.append(f"saving of portfolio margin vs Reg T initial: ${saving:,.0f}{share}")

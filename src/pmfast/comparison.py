@@ -23,7 +23,9 @@ def compare(book, pm_rules="finra-cpm", regt_rules="regt", n_threads=None):
     pandas.DataFrame
         ``account``, ``pm_requirement``, ``regt_initial``, ``regt_maintenance``, ``savings``
         (``regt_initial - pm_requirement``: what a portfolio-margin account needs less to
-        open the book) and ``savings_maintenance`` (``regt_maintenance - pm_requirement``).
+        open the book) and ``savings_maintenance`` (``regt_maintenance - pm_requirement``);
+        ``regt_unmargined_positions`` counts futures positions outside Reg T, and where it is
+        not 0 the savings are NaN (see :func:`compare_accounts`).
     """
     from pmfast.portfolio import portfolio_margin
     from pmfast.strategy import strategy_margin
@@ -33,16 +35,30 @@ def compare(book, pm_rules="finra-cpm", regt_rules="regt", n_threads=None):
         kwargs["n_threads"] = n_threads
     pm = portfolio_margin(book, **kwargs).accounts
     regt = strategy_margin(book, rules=regt_rules, n_threads=n_threads).accounts
+    return compare_accounts(pm, regt)
+
+
+def compare_accounts(pm_accounts, regt_accounts):
+    """Join already computed ``portfolio_margin(...).accounts`` and
+    ``strategy_margin(...).accounts`` tables into the :func:`compare` table.
+
+    Futures and future options are outside Reg T (SPAN margins them), so for an account holding
+    any (``regt_unmargined_positions > 0``) the two requirements do not cover the same positions
+    and no saving is claimed: ``savings`` and ``savings_maintenance`` are NaN there.
+    """
+    pm, regt = pm_accounts, regt_accounts
     left = pd.DataFrame({"account": pm["account"].astype(str),
                          "pm_requirement": pm["requirement"].astype(float)})
     right = pd.DataFrame({"account": regt["account"].astype(str),
-                          "regt_initial": regt["initial"], "regt_maintenance": regt["maintenance"]})
+                          "regt_initial": regt["initial"], "regt_maintenance": regt["maintenance"],
+                          "regt_unmargined_positions": regt["unmargined_positions"]})
     out = left.merge(right, on="account", how="outer", indicator=True, sort=True)
     missing = out[out["_merge"] != "both"]
     if len(missing):
         raise PmfastError("compare: portfolio margin and Reg T disagree on the accounts, e.g. "
                           f"{missing['account'].head(3).tolist()}")
     out = out.drop(columns="_merge")
-    out["savings"] = out["regt_initial"] - out["pm_requirement"]
-    out["savings_maintenance"] = out["regt_maintenance"] - out["pm_requirement"]
+    comparable = out["regt_unmargined_positions"] == 0
+    out["savings"] = (out["regt_initial"] - out["pm_requirement"]).where(comparable)
+    out["savings_maintenance"] = (out["regt_maintenance"] - out["pm_requirement"]).where(comparable)
     return out.reset_index(drop=True)
