@@ -83,3 +83,32 @@ def test_book_from_chunked_positions_equals_one_chunk(dictionary):
     many = pmfast.Book(chunked, *rest, as_of="2026-11-20")
     np.testing.assert_array_equal(many.account_ids, one.account_ids)
     assert many.positions.equals(one.positions)
+
+
+@pytest.mark.parametrize("ids", [
+    ["A7", "A1", "B0", "A7", "A1", "a0", "Z9"],            # equal width: the integer path
+    ["A7", "A10", "B", "A7", "A10", "a0", "Z9"],            # mixed widths: the hash path
+    ["12345678", "00000001", "99999999", "00000001"],       # width 8, digits only
+    ["123456789", "000000001", "123456789"],                # width 9: the hash path
+    ["é1", "e2", "é1", "z1"],                               # UTF-8: 3 bytes and 2 bytes
+])
+def test_accounts_encoded_in_sorted_order(ids):
+    import pyarrow as pa
+    from pmfast.book import _encode_accounts, _fixed_width_keys
+    column = pa.chunked_array([ids[:2], ids[2:]])
+    expected = np.unique(np.array(ids))
+    got_ids, codes = _encode_accounts(column)
+    np.testing.assert_array_equal(got_ids, expected)
+    np.testing.assert_array_equal(got_ids[codes], np.array(ids))
+    widths = {len(i.encode()) for i in ids}
+    assert (_fixed_width_keys(column) is not None) == (len(widths) == 1 and max(widths) <= 8)
+
+
+def test_encode_sorted_against_numpy():
+    rng = np.random.default_rng(5)
+    key = rng.integers(0, 2**63, 5_000, dtype=np.uint64)[rng.integers(0, 700, 20_000)]
+    codes, first = _core.book_encode_sorted(key)
+    uniq, inverse = np.unique(key, return_inverse=True)
+    np.testing.assert_array_equal(codes, inverse)
+    np.testing.assert_array_equal(key[first], uniq)
+    np.testing.assert_array_equal(first, [np.flatnonzero(key == u)[0] for u in uniq])

@@ -1,7 +1,8 @@
 # Binding of the Book's sorting helpers: counting sort by account, then small per-account sorts.
-from libc.stdint cimport int32_t, int64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
 from pmfast._cpp_book cimport (segment_sort as c_segment_sort,
-                               net_positions as c_net_positions)
+                               net_positions as c_net_positions,
+                               encode_sorted as c_encode_sorted)
 
 import numpy as _np
 
@@ -46,3 +47,20 @@ def book_net_positions(const int32_t[::1] account, const int32_t[::1] instrument
         except Exception as exc:
             raise _translate(exc) from None
     return acc[:m], ins[:m], qty[:m]
+
+
+def book_encode_sorted(const uint64_t[::1] key):
+    """(code int32 per row, first row of each distinct key) with codes in sorted key order."""
+    cdef int64_t n = key.shape[0]
+    code = _np.empty(n, dtype=_np.int32)
+    first = _np.empty(n, dtype=_np.int64)
+    cdef int32_t[::1] c = code
+    cdef int64_t[::1] f = first
+    cdef int64_t m = 0
+    if n:
+        try:
+            with nogil:
+                m = c_encode_sorted(&key[0], n, &c[0], &f[0])
+        except Exception as exc:
+            raise _translate(exc) from None
+    return code, first[:m].copy()

@@ -357,14 +357,7 @@ class Book:
 
     # -- encoding ------------------------------------------------------------------------------
     def _finish(self, pg, und, ins, pos):
-        dictionary, codes = _dictionary_encode(pos["accounts"])
-        # the distinct ids sorted by Arrow (UTF-8 byte order is code point order, as numpy's)
-        order = pc.sort_indices(dictionary)
-        rank = np.empty(len(order), dtype=np.int32)
-        rank[np.asarray(order)] = np.arange(len(order), dtype=np.int32)
-        self.account_ids = np.asarray(dictionary.take(order).to_numpy(
-            zero_copy_only=False), dtype=object).astype(str)
-        acct = rank[codes]
+        self.account_ids, acct = _encode_accounts(pos["accounts"])
 
         rejected = np.zeros(len(self.account_ids), dtype=bool)
         bad_rows = np.flatnonzero(pos["blame"] >= 0)
@@ -454,6 +447,52 @@ class Book:
         return (f"Book({self.n_accounts} accounts, {self.positions.num_rows} net positions, "
                 f"{self.instruments.num_rows} instruments, {self.underlyings.num_rows} "
                 f"underlyings, as_of={self.as_of.isoformat()}, rate={self.rate})")
+
+
+def _encode_accounts(column):
+    """(sorted distinct ids as numpy str, int32 code per row: the id's index there)."""
+    keys = _fixed_width_keys(column)
+    if keys is not None:
+        codes, first = _core.book_encode_sorted(keys)
+        ids = column.take(pa.array(first))
+    else:
+        dictionary, codes = _dictionary_encode(column)
+        # sorted by Arrow: UTF-8 byte order is code point order, as numpy's
+        order = pc.sort_indices(dictionary)
+        rank = np.empty(len(order), dtype=np.int32)
+        rank[np.asarray(order)] = np.arange(len(order), dtype=np.int32)
+        ids = dictionary.take(order)
+        codes = rank[codes]
+    return np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object).astype(str), codes
+
+
+def _fixed_width_keys(column):
+    """Each id as a big-endian uint64 when every id has the same byte length, 1 to 8 (account
+    numbers usually do), else None. Equal-length byte strings read as big-endian integers
+    compare as the strings do, so a radix sort of the integers both encodes and sorts the ids
+    (about 3x pyarrow's hash encoding of ten million ids into a million-entry table)."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    width = None
+    parts = []
+    for chunk in chunks:
+        n = len(chunk)
+        if n == 0:
+            continue
+        if chunk.null_count or not pa.types.is_string(chunk.type):
+            return None
+        _, offsets, data = chunk.buffers()
+        offs = np.frombuffer(offsets, dtype=np.int32)[chunk.offset:chunk.offset + n + 1]
+        w = int(offs[1] - offs[0])
+        width = w if width is None else width
+        if w != width or not 1 <= w <= 8 or np.any(np.diff(offs) != w):
+            return None
+        raw = np.frombuffer(data, dtype=np.uint8)[offs[0]:offs[-1]].reshape(n, w)
+        padded = np.zeros((n, 8), dtype=np.uint8)
+        padded[:, :w] = raw
+        parts.append(padded.view(">u8").ravel().astype(np.uint64))
+    if width is None:
+        return None
+    return np.concatenate(parts)
 
 
 def _dictionary_encode(column):

@@ -1,6 +1,7 @@
 #include "pmfast_core/segment_sort.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <utility>
 #include <vector>
 
@@ -26,6 +27,7 @@ void radix_argsort(std::vector<uint64_t>& key, uint64_t max_key, int64_t* order)
     const uint64_t mask = (uint64_t{1} << kDigitBits) - 1;
     std::fill(count.begin(), count.end(), 0);
     for (int64_t i = 0; i < n; ++i) ++count[(key[i] >> shift) & mask];
+    if (n > 0 && count[(key[0] >> shift) & mask] == n) continue;  // one digit value: no move
     int64_t sum = 0;
     for (auto& c : count) {
       const int64_t here = c;
@@ -83,6 +85,23 @@ void grouped_sort(const int32_t* group, const int64_t* key, int64_t n, int64_t n
 }
 
 }  // namespace
+
+int64_t encode_sorted(const uint64_t* key, int64_t n, int32_t* code, int64_t* first_row) {
+  if (n >= (int64_t{1} << 32)) throw InputError("encode_sorted: more than 2^32 rows");
+  std::vector<uint64_t> sorted(key, key + n);
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  radix_argsort(sorted, ~uint64_t{0}, order.data());
+  int64_t u = -1;
+  for (int64_t k = 0; k < n; ++k) {
+    if (k == 0 || sorted[k] != sorted[k - 1]) {
+      ++u;
+      if (u > INT32_MAX) throw InputError("encode_sorted: more than 2^31 distinct keys");
+      first_row[u] = order[k];  // stable: the earliest row of its run
+    }
+    code[order[k]] = static_cast<int32_t>(u);
+  }
+  return u + 1;
+}
 
 void segment_sort(const int32_t* group, const int64_t* key, int64_t n, int64_t n_groups,
                   int64_t* order, int /*n_threads*/) {

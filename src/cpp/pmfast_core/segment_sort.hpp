@@ -14,6 +14,11 @@ namespace pmfast {
 void segment_sort(const int32_t* group, const int64_t* key, int64_t n, int64_t n_groups,
                   int64_t* order, int n_threads);
 
+// Dense codes of 64-bit keys in sorted key order: code[i] = rank of key[i] among the distinct
+// keys, first_row[u] = the first row holding the u-th smallest key. Returns the number of
+// distinct keys (first_row must have room for n). Radix passes over constant digits are skipped.
+int64_t encode_sorted(const uint64_t* key, int64_t n, int32_t* code, int64_t* first_row);
+
 // Net positions: rows with the same (account, instrument) summed in input order, output
 // sorted by (account, instrument). Writes at most n rows to the out_* arrays and returns the
 // number written.
