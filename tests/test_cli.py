@@ -150,3 +150,74 @@ def test_public_names_are_not_shadowed_by_modules():
     for name in ("generate", "compare", "portfolio_margin", "strategy_margin", "flat_margin",
                  "risk_arrays"):
         assert callable(getattr(pmfast, name)), name
+
+
+def test_progress_callback_reports_every_stage(book_dir):
+    from pmfast import batch
+    calls = []
+    run = batch.run_files(*_paths(book_dir), product_groups=str(book_dir / "product_groups.parquet"),
+                          as_of=AS_OF, method="both", n_threads=1,
+                          progress=lambda stage, done, total: calls.append((stage, done, total)))
+    assert [c[0] for c in calls] == ["load", "portfolio margin", "reg t", "join", "done"]
+    assert [c[1] for c in calls] == [0, 1, 2, 3, 4] and {c[2] for c in calls} == {4}
+    assert set(run.stage_times) == {"load", "portfolio margin", "reg t", "join"}
+
+
+def _copy_book(book_dir, folder, **replace):
+    folder.mkdir()
+    for name in ("positions", "instruments", "underlyings", "product_groups"):
+        table = replace.get(name)
+        if table is None:
+            (folder / f"{name}.parquet").write_bytes((book_dir / f"{name}.parquet").read_bytes())
+        else:
+            table.to_parquet(folder / f"{name}.parquet")
+    return folder
+
+
+def _instruments(book_dir):
+    return pd.read_parquet(book_dir / "instruments.parquet").astype(
+        {"instrument": str, "underlying": str})
+
+
+def _first_option(instruments):
+    return instruments.index[instruments["kind"] == "option"][0]
+
+
+@pytest.mark.parametrize("case", ["duplicate instrument", "missing column", "expired option",
+                                  "bad right", "nan quantity", "unknown underlying"])
+def test_each_bad_input_exits_2_naming_the_ids(book_dir, tmp_path, case):
+    instruments = _instruments(book_dir)
+    row = _first_option(instruments)
+    bad_id = instruments.loc[row, "instrument"]
+    replace = {}
+    if case == "duplicate instrument":
+        replace["instruments"] = pd.concat([instruments, instruments.loc[[row]]])
+        needles = ["instruments", "instrument", bad_id]
+    elif case == "missing column":
+        replace["instruments"] = instruments.drop(columns=["kind"])
+        needles = ["instruments", "kind"]
+    elif case == "expired option":
+        instruments["expiry"] = pd.to_datetime(instruments["expiry"])
+        instruments.loc[row, "expiry"] = pd.Timestamp("2020-01-17")
+        replace["instruments"] = instruments
+        needles = ["instruments", "expiry", bad_id]
+    elif case == "bad right":
+        instruments["right"] = instruments["right"].astype(object)
+        instruments.loc[row, "right"] = "X"
+        replace["instruments"] = instruments
+        needles = ["instruments", "right", bad_id]
+    elif case == "nan quantity":
+        positions = pd.read_parquet(book_dir / "positions.parquet").astype({"account": str})
+        positions.loc[positions.index[0], "quantity"] = np.nan
+        replace["positions"] = positions
+        needles = ["positions", "quantity", positions.loc[positions.index[0], "account"]]
+    else:  # an instrument pointing at an underlying that is not in underlyings
+        instruments.loc[row, "underlying"] = "NO_SUCH_UNDERLYING"
+        replace["instruments"] = instruments
+        needles = ["instruments", "underlying", "NO_SUCH_UNDERLYING"]
+    folder = _copy_book(book_dir, tmp_path / "bad", **replace)
+    result = _margin(folder, tmp_path / "out.parquet", "--method", "both")
+    assert result.exit_code == EXIT_BAD_INPUT, (case, result.output)
+    for needle in needles:
+        assert needle in result.stderr, (case, needle, result.stderr)
+    assert not (tmp_path / "out.parquet").exists()

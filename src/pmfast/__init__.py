@@ -29,6 +29,7 @@ _LAZY = {
     "strategy_margin": "pmfast.strategy",
     "flat_margin": "pmfast.strategy",
     "compare": "pmfast.comparison",
+    "WhatIf": "pmfast.whatif",
 }
 
 

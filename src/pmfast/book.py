@@ -79,6 +79,14 @@ class _Blame:
         return self.problem >= 0
 
 
+def _flag_unknown(checker, column, keys, unknown, target):
+    """Flag rows whose key is not in the ``target`` table, naming the missing keys as well as
+    the rows' own ids (``unknown instrument 'X9' (not in instruments) for account(s) 'A1'``)."""
+    if unknown.any():
+        missing = pc.filter(keys, pa.array(unknown)).to_pylist()
+        checker.flag(column, f"unknown {column} {format_ids(missing)} (not in {target})", unknown)
+
+
 class Book:
     """Positions, instruments, underlyings and product groups, validated and encoded.
 
@@ -240,7 +248,7 @@ class Book:
                              dtype=np.int64)
         und_null = underlying.is_null().to_numpy(zero_copy_only=False).astype(bool)
         c.flag("underlying", "missing", und_null)
-        c.flag("underlying", "unknown underlying (not in underlyings)", ~und_null & (und_row < 0))
+        _flag_unknown(c, "underlying", underlying, ~und_null & (und_row < 0), "underlyings")
 
         right_text = c.string("right", required=False)
         right_up = pc.utf8_upper(pc.utf8_trim_whitespace(right_text))
@@ -334,11 +342,7 @@ class Book:
                               dtype=np.int64)
         inst_null = instrument.is_null().to_numpy(zero_copy_only=False).astype(bool)
         c.flag("instrument", "missing instrument id", inst_null)
-        unknown = ~inst_null & (inst_row < 0)
-        if unknown.any():  # name the missing ids as well as the accounts holding them
-            missing = pc.filter(instrument, pa.array(unknown)).to_pylist()
-            c.flag("instrument", f"unknown instrument {format_ids(missing)} (not in instruments)",
-                   unknown)
+        _flag_unknown(c, "instrument", instrument, ~inst_null & (inst_row < 0), "instruments")
         quantity = c.number("quantity")
         c.flag_missing("quantity", quantity)
         start = len(self._problems)

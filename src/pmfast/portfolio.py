@@ -255,6 +255,25 @@ def _prepare(book, rules, n_threads, errors):
     return rules, nt, inputs, vol, rejected, all_errors, groups
 
 
+def set_risk_array(book, rules, inputs, vol, groups, scenario_set, nt):
+    """Risk array of one scenario set as the aggregation takes it (rows of options whose
+    volatility is bad zeroed: no margined account holds them), V_0, and the groups' market
+    moves. Shared with ``pmfast.WhatIf``."""
+    moves, market = class_moves(groups, book, scenario_set)
+    pnl, value0 = risk_array(book, rules, inputs, vol.vol, moves, scenario_set, skip=vol.bad,
+                             n_threads=nt)
+    return np.ascontiguousarray(np.nan_to_num(pnl, nan=0.0)), value0, market
+
+
+def concentration_risk_array(book, rules, inputs, vol, nt):
+    """[n_instruments, 4] P&L per unit at (-large, +large, -other, +other) x leverage."""
+    lev = _np(book.underlyings.column("leverage")).astype(np.float64)
+    moves = np.maximum(lev[:, None] * _concentration_set(rules)[None, :], -1.0)
+    flat = ScenarioSet(name="concentration", points=4)  # 4 moves given explicitly
+    pnl, _ = risk_array(book, rules, inputs, vol.vol, moves, flat, skip=vol.bad, n_threads=nt)
+    return np.ascontiguousarray(np.nan_to_num(pnl, nan=0.0))
+
+
 def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None):
     """Risk-based portfolio margin of every account of a book.
 
@@ -298,10 +317,7 @@ def _portfolio_margin(book, rules, n_threads, errors):
     layout = Layout(book, groups, rejected, nt)
     sets = []
     for ss in rules.scenario_sets:
-        moves, market = class_moves(groups, book, ss)
-        pnl, value0 = risk_array(book, rules, inputs, vol.vol, moves, ss, skip=vol.bad,
-                                 n_threads=nt)
-        pnl = np.ascontiguousarray(np.nan_to_num(pnl, nan=0.0))  # bad rows are never held
+        pnl, value0, market = set_risk_array(book, rules, inputs, vol, groups, ss, nt)
         if not sets:
             per_unit, long_cap = _minimum_rule(rules, inputs, value0)
         res = _core.margin_aggregate(*layout.args(), pnl, per_unit, long_cap, False, True, nt)
@@ -309,11 +325,7 @@ def _portfolio_margin(book, rules, n_threads, errors):
                      "labels": scenario_labels(market, ss)})
     concentration = None
     if rules.concentration is not None:
-        lev = _np(book.underlyings.column("leverage")).astype(np.float64)
-        moves = np.maximum(lev[:, None] * _concentration_set(rules)[None, :], -1.0)
-        flat = ScenarioSet(name="concentration", points=4)  # 4 moves given explicitly
-        pnl, _ = risk_array(book, rules, inputs, vol.vol, moves, flat, skip=vol.bad, n_threads=nt)
-        pnl = np.ascontiguousarray(np.nan_to_num(pnl, nan=0.0))
+        pnl = concentration_risk_array(book, rules, inputs, vol, nt)
         concentration = _core.margin_concentration(*layout.args(), pnl,
                                                    rules.concentration.largest, nt)
     status = np.where(rejected, "rejected", "ok").astype(object)
