@@ -24,7 +24,6 @@ the process peak, and a checksum of the results so runs can be compared. ``--jso
 every figure.
 """
 import argparse
-from contextlib import nullcontext
 import json
 import pathlib
 import statistics
@@ -51,7 +50,7 @@ def _write_frame(frame, path):
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
 
 
-def run_once(data_dir, out_dir, method, rules, n_threads, one_batch=False):
+def run_once(data_dir, out_dir, method, rules, n_threads):
     t0 = time.perf_counter()
     import numpy as np
 
@@ -66,9 +65,7 @@ def run_once(data_dir, out_dir, method, rules, n_threads, one_batch=False):
     summary = {"import_s": import_s, "n_threads": n_threads, "method": method, "rules": rules,
                "load_before": W.load_average()}
     clock = W.StageClock()
-    from pmfast._memory import batch_memory
-    summary["one_batch"] = one_batch
-    with W.instrumented(clock) as missing, (batch_memory() if one_batch else nullcontext()):
+    with W.instrumented(clock) as missing:
         with clock.stage("read"):
             tables = W.read_tables(data_dir, n_threads)
         with clock.stage("validate"):
@@ -140,8 +137,7 @@ def format_report(workload, gen, by_threads):
     lines = [f"workload {workload}: {first['positions_in']:,} positions "
              f"({first['net_positions']:,} net), {first['accounts']:,} accounts, "
              f"{first['instruments']:,} instruments; rules {first['rules']}, method "
-             f"{first['method']}, median of {first['runs']} run(s)"
-             + (", one batch_memory around the whole run" if first.get("one_batch") else "")]
+             f"{first['method']}, median of {first['runs']} run(s)"]
     if gen:
         lines.append(f"generation (not part of the run): {gen['generate_s']:.2f} s generate + "
                      f"{gen['write_s']:.2f} s write Parquet")
@@ -195,9 +191,6 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=W.SEED)
     p.add_argument("--data-dir", help="where the Parquet workload lives (kept and reused)")
     p.add_argument("--json", help="write every figure to this file")
-    p.add_argument("--one-batch", action="store_true",
-                   help="run read -> Book -> margins -> write inside one pmfast batch_memory "
-                        "(freed memory reused across stages, as a batch driver would)")
     p.add_argument("--_child", choices=("generate", "run"), help=argparse.SUPPRESS)
     p.add_argument("--_out", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -209,8 +202,7 @@ def main(argv=None):
         return
     if args._child == "run":
         with tempfile.TemporaryDirectory() as out_dir:
-            result = run_once(args.data_dir, out_dir, args.method, args.rules, int(args.threads),
-                              args.one_batch)
+            result = run_once(args.data_dir, out_dir, args.method, args.rules, int(args.threads))
         pathlib.Path(args._out).write_text(json.dumps(result))
         return
 
@@ -233,8 +225,7 @@ def main(argv=None):
                 print(f"run {k + 1}/{args.repeat}, {t} thread(s) ...", flush=True)
                 runs.append(_child(args, ["--_child", "run", "--data-dir", data_dir,
                                           "--threads", str(t), "--method", args.method,
-                                          "--rules", args.rules]
-                                   + (["--one-batch"] if args.one_batch else [])))
+                                          "--rules", args.rules]))
             by_threads[t] = _median_run(runs)
             by_threads[t]["all_runs"] = runs
         print()

@@ -12,7 +12,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pmfast import _core
-from pmfast._memory import batch_memory
 from pmfast._threads import resolve_n_threads
 from pmfast.errors import InputError
 from pmfast.io import to_arrow
@@ -121,11 +120,6 @@ class Book:
                  rate=0.0, errors="raise"):
         if errors not in ERROR_MODES:
             raise InputError(f"errors must be 'raise' or 'collect'; got {errors!r}")
-        with batch_memory():
-            self._build(positions, instruments, underlyings, product_groups, as_of, rate,
-                        errors)
-
-    def _build(self, positions, instruments, underlyings, product_groups, as_of, rate, errors):
         self.as_of = parse_as_of(as_of)
         self.rate = _parse_rate(rate)
         self._as_of_days = (self.as_of - _EPOCH).days

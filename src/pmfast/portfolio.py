@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 
 from pmfast import _core
-from pmfast._memory import batch_memory
 from pmfast._threads import resolve_n_threads
 from pmfast.errors import InputError
 from pmfast.rules import RuleSet, ScenarioSet
@@ -307,11 +306,6 @@ def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None):
     >>> round(float(pmfast.portfolio_margin(book).accounts["requirement"][0]), 6)
     750.0
     """
-    with batch_memory():
-        return _portfolio_margin(book, rules, n_threads, errors)
-
-
-def _portfolio_margin(book, rules, n_threads, errors):
     rules, nt, inputs, vol, rejected, all_errors, groups = _prepare(book, rules, n_threads,
                                                                     errors)
     layout = Layout(book, groups, rejected, nt)

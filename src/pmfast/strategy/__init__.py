@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from pmfast._memory import batch_memory
 from pmfast._threads import resolve_n_threads
 from pmfast.errors import InputError
 from pmfast.strategy.engine import GroupedLegs, run_core
@@ -69,12 +68,11 @@ def strategy_margin(book, rules="regt", n_threads=None, method="optimal", as_of=
     471850.0
     """
     rules = load_regt_rules(rules)
-    with batch_memory():   # reuse freed memory across the batch's temporaries (pmfast._memory)
-        legs = _to_legs(book, as_of)
-        grouped = GroupedLegs(legs, rules)
-        n_threads = resolve_n_threads(n_threads)
-        core = run_core(grouped, rules, method, n_threads, emit_rows=False)
-        return StrategyResult(legs, grouped, core, rules, method, n_threads)
+    legs = _to_legs(book, as_of)
+    grouped = GroupedLegs(legs, rules)
+    n_threads = resolve_n_threads(n_threads)
+    core = run_core(grouped, rules, method, n_threads, emit_rows=False)
+    return StrategyResult(legs, grouped, core, rules, method, n_threads)
 
 
 def flat_margin(contract_value, risk_factor, margin_rate):
