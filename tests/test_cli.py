@@ -27,7 +27,8 @@ def _paths(folder, ext="parquet"):
 
 def _margin(folder, out, *extra, ext="parquet"):
     args = ["margin", *_paths(folder, ext), "--product-groups",
-            str(folder / f"product_groups.{ext}"), "--as-of", AS_OF, "--out", str(out), *extra]
+            str(folder / f"product_groups.{ext}"), "--as-of", AS_OF, "--rate", "0.045",
+            "--out", str(out), *extra]
     return CliRunner().invoke(main, args)
 
 
@@ -221,3 +222,46 @@ def test_each_bad_input_exits_2_naming_the_ids(book_dir, tmp_path, case):
     for needle in needles:
         assert needle in result.stderr, (case, needle, result.stderr)
     assert not (tmp_path / "out.parquet").exists()
+
+
+def _book_with_unpriceable_option(folder):
+    """Three accounts; C holds a call priced below intrinsic with no volatility anywhere, which
+    only the engine finds (the Book itself is valid)."""
+    folder.mkdir()
+    pd.DataFrame({"account": ["A", "B", "C", "C"], "instrument": ["X", "X.C90", "X", "X.C80"],
+                  "quantity": [100.0, -1.0, 100.0, -1.0]}).to_csv(folder / "positions.csv",
+                                                                   index=False)
+    pd.DataFrame({"instrument": ["X", "X.C90", "X.C80"], "kind": ["equity", "option", "option"],
+                  "underlying": ["X", "X", "X"], "right": [None, "C", "C"],
+                  "strike": [None, 90.0, 80.0], "expiry": [None, "2027-01-15", "2027-01-15"],
+                  "price": [None, 12.0, 10.0], "implied_vol": [None, 0.3, None]}
+                 ).to_csv(folder / "instruments.csv", index=False)
+    pd.DataFrame({"underlying": ["X"], "price": [100.0]}).to_csv(folder / "underlyings.csv",
+                                                                 index=False)
+    return [str(folder / f"{n}.csv") for n in ("positions", "instruments", "underlyings")]
+
+
+@pytest.mark.parametrize("method", ["pm", "both"])
+def test_errors_collect_includes_accounts_the_engine_rejects(tmp_path, method):
+    paths = _book_with_unpriceable_option(tmp_path / "book")
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(main, ["margin", *paths, "--as-of", AS_OF, "--out", str(out),
+                                       "--method", method, "--errors", "collect"])
+    assert result.exit_code == EXIT_SOME_REJECTED, result.output
+    errors = pd.read_csv(tmp_path / "out.errors.csv")
+    assert set(errors["account"]) == {"C"} and "X.C80" in " ".join(errors["reason"])
+    written = pd.read_csv(out).set_index("account")
+    assert list(written["status"]) == ["ok", "ok", "rejected"]
+    money = [c for c in written.columns if written[c].dtype.kind == "f"]
+    assert "pm_requirement" in money and written.loc["C", money].isna().all()
+    assert written.loc[["A", "B"], "pm_requirement"].notna().all()
+    if method == "both":
+        assert written.loc[["A", "B"], "regt_initial"].notna().all()
+
+
+def test_errors_raise_stops_on_an_unpriceable_option(tmp_path):
+    paths = _book_with_unpriceable_option(tmp_path / "book")
+    result = CliRunner().invoke(main, ["margin", *paths, "--as-of", AS_OF, "--out",
+                                       str(tmp_path / "out.csv"), "--method", "pm"])
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "implied_vol" in result.stderr and "X.C80" in result.stderr

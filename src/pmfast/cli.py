@@ -54,8 +54,8 @@ def main():
 @click.option("--product-groups", type=click.Path(exists=True, dir_okay=False),
               help="optional product_groups table")
 @click.option("--as-of", default=None, help="valuation date YYYY-MM-DD (default: today)")
-@click.option("--rate", default=0.045, show_default=True, type=float,
-              help="continuously compounded risk-free rate")
+@click.option("--rate", default=0.0, show_default=True, type=float,
+              help="continuously compounded risk-free rate (the same default as pmfast.Book)")
 @click.option("--rules", default="finra-cpm", show_default=True,
               help="portfolio-margin rule set: a preset name or a TOML file")
 @click.option("--method", type=click.Choice(["pm", "regt", "both"]), default="both",
