@@ -2,6 +2,7 @@
 measured in the same session (machines here are shared and noisy: ratios travel, seconds don't)."""
 
 _RATES = {}
+_SUMMARIES = []   # one-line same-run ratios left in extra_info["summary"] by any benchmark
 
 
 def pytest_runtest_teardown(item):
@@ -9,12 +10,18 @@ def pytest_runtest_teardown(item):
     info = getattr(fixture, "extra_info", None) or {}
     if "key" in info:
         _RATES[info["key"]] = info["M valuations/s"]
+    if "summary" in info:
+        _SUMMARIES.append(info["summary"])
 
 
 def pytest_terminal_summary(terminalreporter):
+    tr = terminalreporter
+    if _SUMMARIES:
+        tr.section("same-run ratios")
+        for line in _SUMMARIES:
+            tr.write_line(line)
     if not _RATES:
         return
-    tr = terminalreporter
     tr.section("pricing throughput (median, M valuations/s)")
     for key, rate in _RATES.items():
         kernel = key.split(" ")[0]

@@ -27,7 +27,8 @@ def _paths(folder, ext="parquet"):
 
 def _margin(folder, out, *extra, ext="parquet"):
     args = ["margin", *_paths(folder, ext), "--product-groups",
-            str(folder / f"product_groups.{ext}"), "--as-of", AS_OF, "--out", str(out), *extra]
+            str(folder / f"product_groups.{ext}"), "--as-of", AS_OF, "--rate", "0.045",
+            "--out", str(out), *extra]
     return CliRunner().invoke(main, args)
 
 
@@ -150,3 +151,117 @@ def test_public_names_are_not_shadowed_by_modules():
     for name in ("generate", "compare", "portfolio_margin", "strategy_margin", "flat_margin",
                  "risk_arrays"):
         assert callable(getattr(pmfast, name)), name
+
+
+def test_progress_callback_reports_every_stage(book_dir):
+    from pmfast import batch
+    calls = []
+    run = batch.run_files(*_paths(book_dir), product_groups=str(book_dir / "product_groups.parquet"),
+                          as_of=AS_OF, method="both", n_threads=1,
+                          progress=lambda stage, done, total: calls.append((stage, done, total)))
+    assert [c[0] for c in calls] == ["load", "portfolio margin", "reg t", "join", "done"]
+    assert [c[1] for c in calls] == [0, 1, 2, 3, 4] and {c[2] for c in calls} == {4}
+    assert set(run.stage_times) == {"load", "portfolio margin", "reg t", "join"}
+
+
+def _copy_book(book_dir, folder, **replace):
+    folder.mkdir()
+    for name in ("positions", "instruments", "underlyings", "product_groups"):
+        table = replace.get(name)
+        if table is None:
+            (folder / f"{name}.parquet").write_bytes((book_dir / f"{name}.parquet").read_bytes())
+        else:
+            table.to_parquet(folder / f"{name}.parquet")
+    return folder
+
+
+def _instruments(book_dir):
+    return pd.read_parquet(book_dir / "instruments.parquet").astype(
+        {"instrument": str, "underlying": str})
+
+
+def _first_option(instruments):
+    return instruments.index[instruments["kind"] == "option"][0]
+
+
+@pytest.mark.parametrize("case", ["duplicate instrument", "missing column", "expired option",
+                                  "bad right", "nan quantity", "unknown underlying"])
+def test_each_bad_input_exits_2_naming_the_ids(book_dir, tmp_path, case):
+    instruments = _instruments(book_dir)
+    row = _first_option(instruments)
+    bad_id = instruments.loc[row, "instrument"]
+    replace = {}
+    if case == "duplicate instrument":
+        replace["instruments"] = pd.concat([instruments, instruments.loc[[row]]])
+        needles = ["instruments", "instrument", bad_id]
+    elif case == "missing column":
+        replace["instruments"] = instruments.drop(columns=["kind"])
+        needles = ["instruments", "kind"]
+    elif case == "expired option":
+        instruments["expiry"] = pd.to_datetime(instruments["expiry"])
+        instruments.loc[row, "expiry"] = pd.Timestamp("2020-01-17")
+        replace["instruments"] = instruments
+        needles = ["instruments", "expiry", bad_id]
+    elif case == "bad right":
+        instruments["right"] = instruments["right"].astype(object)
+        instruments.loc[row, "right"] = "X"
+        replace["instruments"] = instruments
+        needles = ["instruments", "right", bad_id]
+    elif case == "nan quantity":
+        positions = pd.read_parquet(book_dir / "positions.parquet").astype({"account": str})
+        positions.loc[positions.index[0], "quantity"] = np.nan
+        replace["positions"] = positions
+        needles = ["positions", "quantity", positions.loc[positions.index[0], "account"]]
+    else:  # an instrument pointing at an underlying that is not in underlyings
+        instruments.loc[row, "underlying"] = "NO_SUCH_UNDERLYING"
+        replace["instruments"] = instruments
+        needles = ["instruments", "underlying", "NO_SUCH_UNDERLYING"]
+    folder = _copy_book(book_dir, tmp_path / "bad", **replace)
+    result = _margin(folder, tmp_path / "out.parquet", "--method", "both")
+    assert result.exit_code == EXIT_BAD_INPUT, (case, result.output)
+    for needle in needles:
+        assert needle in result.stderr, (case, needle, result.stderr)
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def _book_with_unpriceable_option(folder):
+    """Three accounts; C holds a call priced below intrinsic with no volatility anywhere, which
+    only the engine finds (the Book itself is valid)."""
+    folder.mkdir()
+    pd.DataFrame({"account": ["A", "B", "C", "C"], "instrument": ["X", "X.C90", "X", "X.C80"],
+                  "quantity": [100.0, -1.0, 100.0, -1.0]}).to_csv(folder / "positions.csv",
+                                                                   index=False)
+    pd.DataFrame({"instrument": ["X", "X.C90", "X.C80"], "kind": ["equity", "option", "option"],
+                  "underlying": ["X", "X", "X"], "right": [None, "C", "C"],
+                  "strike": [None, 90.0, 80.0], "expiry": [None, "2027-01-15", "2027-01-15"],
+                  "price": [None, 12.0, 10.0], "implied_vol": [None, 0.3, None]}
+                 ).to_csv(folder / "instruments.csv", index=False)
+    pd.DataFrame({"underlying": ["X"], "price": [100.0]}).to_csv(folder / "underlyings.csv",
+                                                                 index=False)
+    return [str(folder / f"{n}.csv") for n in ("positions", "instruments", "underlyings")]
+
+
+@pytest.mark.parametrize("method", ["pm", "both"])
+def test_errors_collect_includes_accounts_the_engine_rejects(tmp_path, method):
+    paths = _book_with_unpriceable_option(tmp_path / "book")
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(main, ["margin", *paths, "--as-of", AS_OF, "--out", str(out),
+                                       "--method", method, "--errors", "collect"])
+    assert result.exit_code == EXIT_SOME_REJECTED, result.output
+    errors = pd.read_csv(tmp_path / "out.errors.csv")
+    assert set(errors["account"]) == {"C"} and "X.C80" in " ".join(errors["reason"])
+    written = pd.read_csv(out).set_index("account")
+    assert list(written["status"]) == ["ok", "ok", "rejected"]
+    money = [c for c in written.columns if written[c].dtype.kind == "f"]
+    assert "pm_requirement" in money and written.loc["C", money].isna().all()
+    assert written.loc[["A", "B"], "pm_requirement"].notna().all()
+    if method == "both":
+        assert written.loc[["A", "B"], "regt_initial"].notna().all()
+
+
+def test_errors_raise_stops_on_an_unpriceable_option(tmp_path):
+    paths = _book_with_unpriceable_option(tmp_path / "book")
+    result = CliRunner().invoke(main, ["margin", *paths, "--as-of", AS_OF, "--out",
+                                       str(tmp_path / "out.csv"), "--method", "pm"])
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "implied_vol" in result.stderr and "X.C80" in result.stderr

@@ -199,3 +199,17 @@ def test_scenarios_for_is_the_full_table_filtered():
         chosen = list(book.account_ids[[3, 17, 40]])
         full = pm.scenarios[pm.scenarios["account"].isin(chosen)].reset_index(drop=True)
         pd.testing.assert_frame_equal(pm.scenarios_for(chosen), full)
+
+
+@pytest.mark.parametrize("override, expected", [
+    ((-0.30, 0.25), 100 * 100 * 0.30),  # wider: the stock is stressed at -30%
+    ((-0.05, 0.05), 100 * 100 * 0.15),  # narrower than the regulatory +-15%: ignored
+    ((-0.05, 0.40), 100 * 100 * 0.15),  # each side widens on its own
+])
+def test_symbol_override_only_widens_a_stand_alone_class(override, expected):
+    book = book_of({"account": ["A"], "instrument": ["X"], "quantity": [100.0]},
+                   {"instrument": ["X"], "kind": ["equity"], "underlying": ["X"]},
+                   {"underlying": ["X"], "price": [100.0]})
+    rules = pmfast.RuleSet(overrides={"X": override})
+    assert requirement(book, rules=rules)["A"] == pytest.approx(expected, rel=1e-12)
+    assert twin.portfolio_margin(book, rules)["requirement"].iloc[0] == pytest.approx(expected)

@@ -16,20 +16,27 @@ from pmfast.output import write_table
 GENERATED_TABLES = ("positions", "instruments", "underlyings", "product_groups")
 
 
-class _SilentStages:
-    """Stage timer without a progress bar (the default when not run from a terminal)."""
+class StageClock:
+    """Times the named stages of a run and reports each to an optional progress callback,
+    ``progress(stage, done, total)``: called with ``done = i`` when stage ``i`` starts and
+    ``done = total`` at the end. The library never draws anything itself."""
 
-    def __init__(self, names, quiet=True):
+    def __init__(self, names, progress=None):
+        self.names = list(names)
         self.times = {}
+        self._progress = progress
 
     def run(self, name, func, *args, **kwargs):
+        if self._progress is not None:
+            self._progress(name, len(self.times), len(self.names))
         start = time.perf_counter()
         result = func(*args, **kwargs)
         self.times[name] = time.perf_counter() - start
         return result
 
     def close(self):
-        pass
+        if self._progress is not None:
+            self._progress("done", len(self.names), len(self.names))
 
 
 @dataclasses.dataclass
@@ -53,16 +60,17 @@ class BatchRun:
         return 0 if self.errors is None else int(self.errors["account"].nunique())
 
 
-def _join_accounts(book, pm, regt):
+def _join_accounts(book, pm, regt, rejected):
     """One row per account of the book: the comparison (when both ran) plus each method's
-    own columns, prefixed."""
+    own columns, prefixed. An account rejected by either method gets ``status = "rejected"``
+    and no figures at all, so no total ever mixes a partial account in."""
     table = pd.DataFrame({"account": pd.Series(book.account_ids, dtype=object)})
     if pm is not None and regt is not None:
         table = table.merge(compare_accounts(pm.accounts, regt.accounts), on="account",
                             how="left", validate="one_to_one")
     if pm is not None:
-        cols = pm.accounts.drop(columns=["requirement"]).rename(
-            columns={"risk": "pm_risk", "minimum": "pm_minimum", "status": "pm_status"})
+        cols = pm.accounts.drop(columns=["requirement", "status"]).rename(
+            columns={"risk": "pm_risk", "minimum": "pm_minimum"})
         if "pm_requirement" not in table:
             cols["pm_requirement"] = pm.accounts["requirement"]
         table = table.merge(cols, on="account", how="left", validate="one_to_one")
@@ -71,51 +79,71 @@ def _join_accounts(book, pm, regt):
                                     ["initial", "maintenance", "unmargined_positions"])
         cols = regt.accounts[["account", *keep]].rename(columns={c: f"regt_{c}" for c in keep})
         table = table.merge(cols, on="account", how="left", validate="one_to_one")
+    bad = table["account"].isin(rejected).to_numpy()
+    table.loc[bad, [c for c in table.columns if table[c].dtype.kind == "f"]] = float("nan")
+    table.insert(1, "status", pd.Series(["rejected" if b else "ok" for b in bad], dtype=object))
     return table
 
 
-def run_book(book, *, rules="finra-cpm", method="both", n_threads=None, stages=None,
-             parameters=None):
-    """Margin an existing Book; return a BatchRun."""
-    stages = stages or _SilentStages([])
+def _run_errors(book, pm):
+    """Every rejected account with its reasons: the Book's, plus (when portfolio margin ran)
+    the options whose volatility could not be found, which only the engine discovers."""
+    return book.errors if pm is None else pm.errors
+
+
+def run_book(book, *, rules="finra-cpm", method="both", n_threads=None, progress=None,
+             parameters=None, stages=None, errors=None):
+    """Margin an existing Book; return a BatchRun. ``progress(stage, done, total)`` is called
+    as each stage starts (see StageClock); ``errors`` ("raise"/"collect") is passed to
+    portfolio margin (default: collect if the Book collected anything)."""
+    own_clock = stages is None
+    if own_clock:
+        stages = StageClock(["portfolio margin", "reg t", "join"], progress)
     pm = regt = None
     if method in ("pm", "both"):
         pm = stages.run("portfolio margin", pmfast.portfolio_margin, book, rules=rules,
-                        n_threads=n_threads)
+                        n_threads=n_threads, errors=errors)
     if method in ("regt", "both"):
         regt = stages.run("reg t", pmfast.strategy_margin, book, n_threads=n_threads)
-    accounts = stages.run("join", _join_accounts, book, pm, regt)
-    stages.close()
-    return BatchRun(book=book, pm=pm, regt=regt, accounts=accounts, errors=book.errors,
+    run_errors = _run_errors(book, pm)
+    accounts = stages.run("join", _join_accounts, book, pm, regt, set(run_errors["account"]))
+    if own_clock:
+        stages.close()
+    return BatchRun(book=book, pm=pm, regt=regt, accounts=accounts, errors=run_errors,
                     rules=str(rules), parameters=dict(parameters or {}, method=method),
                     stage_times=dict(stages.times))
 
 
 def run_files(positions, instruments, underlyings, *, product_groups=None, as_of=None,
-              rate=0.045, rules="finra-cpm", method="both", n_threads=None, errors="raise",
-              stage_runner=_SilentStages):
+              rate=0.0, rules="finra-cpm", method="both", n_threads=None, errors="raise",
+              progress=None):
     """Read the tables from files, build the Book, and margin it."""
-    stages = stage_runner(["load", "portfolio margin", "reg t", "join"])
+    stages = StageClock(["load", "portfolio margin", "reg t", "join"], progress)
     as_of = as_of or pd.Timestamp.today().date().isoformat()
     book = stages.run("load", pmfast.Book, positions, instruments, underlyings,
                       product_groups=product_groups, as_of=as_of, rate=rate, errors=errors)
-    return run_book(book, rules=rules, method=method, n_threads=n_threads, stages=stages,
-                    parameters={"as_of": str(as_of), "rate": rate, "errors": errors})
+    run = run_book(book, rules=rules, method=method, n_threads=n_threads, stages=stages,
+                   errors=errors,
+                   parameters={"as_of": str(as_of), "rate": rate, "errors": errors})
+    stages.close()
+    return run
 
 
 def run_demo(*, accounts=100_000, seed=0, out_dir=pathlib.Path("pmfast-demo"), n_threads=None,
-             rules="finra-cpm", stage_runner=_SilentStages):
+             rules="finra-cpm", progress=None):
     """Generate a book, margin it both ways, write results and the report into out_dir."""
-    stages = stage_runner(["generate", "portfolio margin", "reg t", "join", "write", "report"])
+    stages = StageClock(["generate", "portfolio margin", "reg t", "join", "write + report"],
+                        progress)
     book = stages.run("generate", pmfast.generate, accounts=accounts, seed=seed, as_book=True)
     run = run_book(book, rules=rules, method="both", n_threads=n_threads, stages=stages,
                    parameters={"accounts": accounts, "seed": seed, "as_of": str(book.as_of),
                                "rate": book.rate})
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    write_outputs(run, out_dir / "accounts.parquet", report=out_dir / "report.html")
-    run.stage_times["write + report"] = time.perf_counter() - start
+    stages.run("write + report", write_outputs, run, out_dir / "accounts.parquet",
+               report=out_dir / "report.html")
+    run.stage_times = dict(stages.times)
+    stages.close()
     return run
 
 

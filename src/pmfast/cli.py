@@ -6,7 +6,6 @@ written next to the output).
 """
 import pathlib
 import sys
-import time
 
 import click
 
@@ -16,29 +15,25 @@ EXIT_BAD_INPUT = 2
 EXIT_SOME_REJECTED = 3
 
 
-class _Stages:
-    """Times named stages; shows a tqdm bar over them only when stderr is a terminal."""
+class _TerminalProgress:
+    """A tqdm bar over the batch's stages, drawn only when stderr is a terminal (a scheduler's
+    log stays clean). Passed to the library as its ``progress`` callback."""
 
-    def __init__(self, names, quiet=False):
-        self.times = {}
+    def __init__(self):
         self._bar = None
-        if not quiet and sys.stderr.isatty():
+
+    def __call__(self, stage, done, total):
+        if not sys.stderr.isatty():
+            return
+        if self._bar is None:
             from tqdm import tqdm
-            self._bar = tqdm(total=len(names), desc="pmfast", unit="stage", leave=False)
-
-    def run(self, name, func, *args, **kwargs):
-        if self._bar is not None:
-            self._bar.set_description(name)
-        start = time.perf_counter()
-        result = func(*args, **kwargs)
-        self.times[name] = time.perf_counter() - start
-        if self._bar is not None:
-            self._bar.update(1)
-        return result
-
-    def close(self):
-        if self._bar is not None:
+            self._bar = tqdm(total=total, desc="pmfast", unit="stage", leave=False)
+        self._bar.set_description(stage)
+        self._bar.n = done
+        self._bar.refresh()
+        if done >= total:
             self._bar.close()
+            self._bar = None
 
 
 def _fail_bad_input(exc):
@@ -59,8 +54,8 @@ def main():
 @click.option("--product-groups", type=click.Path(exists=True, dir_okay=False),
               help="optional product_groups table")
 @click.option("--as-of", default=None, help="valuation date YYYY-MM-DD (default: today)")
-@click.option("--rate", default=0.045, show_default=True, type=float,
-              help="continuously compounded risk-free rate")
+@click.option("--rate", default=0.0, show_default=True, type=float,
+              help="continuously compounded risk-free rate (the same default as pmfast.Book)")
 @click.option("--rules", default="finra-cpm", show_default=True,
               help="portfolio-margin rule set: a preset name or a TOML file")
 @click.option("--method", type=click.Choice(["pm", "regt", "both"]), default="both",
@@ -78,7 +73,8 @@ def margin(positions, instruments, underlyings, product_groups, as_of, rate, rul
     try:
         run = batch.run_files(positions, instruments, underlyings, product_groups=product_groups,
                               as_of=as_of, rate=rate, rules=rules, method=method,
-                              n_threads=threads, errors=errors, stage_runner=_Stages)
+                              n_threads=threads, errors=errors,
+                              progress=_TerminalProgress())
         batch.write_outputs(run, out, report=report)
     except InputError as exc:
         _fail_bad_input(exc)
@@ -115,7 +111,7 @@ def demo(accounts, seed, out, threads, rules):
     """Generate a realistic book, run portfolio margin and Reg T, write results and a report."""
     from pmfast import batch
     run = batch.run_demo(accounts=accounts, seed=seed, out_dir=pathlib.Path(out),
-                         n_threads=threads, rules=rules, stage_runner=_Stages)
+                         n_threads=threads, rules=rules, progress=_TerminalProgress())
     click.echo(batch.summary_text(run))
     click.echo(f"results and report in {out}/")
 

@@ -18,13 +18,14 @@ VOL_REASON = ("volatility cannot be implied from price and the underlying has no
 class Layout:
     """Positions of the accepted accounts sorted by (account, group, class), with CSR offsets."""
 
-    def __init__(self, book, groups, rejected):
+    def __init__(self, book, groups, rejected, n_threads=None):
         pos = book.positions
         acct = _np(pos.column("account_code")).astype(np.int64)
         inst = _np(pos.column("instrument_code")).astype(np.int32)
         qty = _np(pos.column("quantity")).astype(np.float64)
-        keep = ~rejected[acct]
-        acct, inst, qty = acct[keep], inst[keep], qty[keep]
+        if rejected.any():
+            keep = ~rejected[acct]
+            acct, inst, qty = acct[keep], inst[keep], qty[keep]
         und_code = _np(book.instruments.column("underlying_code")).astype(np.int64)
         n_cls = max(len(groups.of_underlying), 1)
         # classes ranked by (group, class): sorting by (account, rank) sorts by all three
@@ -34,7 +35,10 @@ class Layout:
         cls = und_code[inst] if inst.size else np.zeros(0, np.int64)
         key = acct * n_cls + (rank[cls] if cls.size else cls)
         if key.size and np.any(key[1:] < key[:-1]):
-            order = np.argsort(key, kind="stable")
+            # positions arrive sorted by account: sort each account's rows by class rank (a
+            # stable counting sort by account + small per-account sorts, in C++)
+            order = _core.book_segment_sort(acct.astype(np.int32), key - acct * n_cls,
+                                            book.n_accounts, resolve_n_threads(n_threads))
             acct, inst, qty, cls, key = acct[order], inst[order], qty[order], cls[order], key[order]
         grp = groups.of_underlying[cls].astype(np.int64) if cls.size else cls
         n = key.size
@@ -304,7 +308,7 @@ def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None):
     """
     rules, nt, inputs, vol, rejected, all_errors, groups = _prepare(book, rules, n_threads,
                                                                     errors)
-    layout = Layout(book, groups, rejected)
+    layout = Layout(book, groups, rejected, nt)
     sets = []
     for ss in rules.scenario_sets:
         pnl, value0, market = set_risk_array(book, rules, inputs, vol, groups, ss, nt)

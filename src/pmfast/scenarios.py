@@ -73,15 +73,13 @@ def build_groups(book, rules):
                 k = lookup.get("P" + pid)
                 if k is not None and not np.isnan(v):
                     target[k] = v
-    # per-underlying overrides widen their group's range
+    # Per-underlying overrides only ever widen their group's range ("wider ranges per symbol"
+    # for earnings, small caps, low-priced stocks): a house may be stricter than the regulatory
+    # grid, never looser.
     for u, rng in rules.overrides.items():
-        hits = np.flatnonzero(ids == u)
-        for h in hits:
+        for h in np.flatnonzero(ids == u):
             g = of_und[h]
-            if is_pg[g]:
-                down[g], up[g] = min(down[g], rng.down), max(up[g], rng.up)
-            else:
-                down[g], up[g] = rng.down, rng.up
+            down[g], up[g] = min(down[g], rng.down), max(up[g], rng.up)
     display = np.array([s[1:] for s in names], dtype=object)
     return Groups(display, is_pg, down, up, offset, of_und.astype(np.int32))
 

@@ -43,6 +43,24 @@ def fatal(table, column, reason):
     return InputError(f"{table}.{column}: {reason}")
 
 
+class ArrowIds:
+    """Row ids kept as an Arrow string column; indexing with row numbers (or a boolean mask)
+    returns those rows' ids as a numpy object array."""
+
+    def __init__(self, column):
+        self._column = column
+
+    def __len__(self):
+        return len(self._column)
+
+    def __getitem__(self, rows):
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        taken = self._column.take(pa.array(rows.astype(np.int64, copy=False)))
+        return np.asarray(taken.to_numpy(zero_copy_only=False), dtype=object)
+
+
 class TableChecker:
     """Coerces the columns of one input table and records the problems found.
 
@@ -76,16 +94,19 @@ class TableChecker:
                                          self.noun))
 
     # -- coercion ------------------------------------------------------------------------------
-    def string(self, column, required=True):
+    def string(self, column, required=True, chunked=False):
         """The column as a pyarrow string array (nulls kept); an absent optional column is
-        all null."""
+        all null. ``chunked`` keeps a ChunkedArray as read (no copy of ten million strings
+        into one buffer: the hash kernels take chunks as they are)."""
         if not self.has(column):
             if required:
                 self.require(column)
             return pa.nulls(self.n, pa.string())
-        col = self.table.column(column).combine_chunks()
+        col = self.table.column(column)
+        if not chunked:
+            col = col.combine_chunks()
         if pa.types.is_dictionary(col.type):
-            col = col.dictionary_decode()
+            col = col.cast(col.type.value_type)
         if not pa.types.is_string(col.type):
             try:
                 col = col.cast(pa.string())
@@ -93,13 +114,19 @@ class TableChecker:
                 raise fatal(self.name, column, f"cannot be read as text: {exc}") from None
         return col
 
-    def id_column(self, column):
-        """The table's id column as numpy str; a null id is fatal."""
-        col = self.string(column)
+    def id_column(self, column, lazy=False):
+        """The table's id column; ``self.ids`` holds it as numpy objects, or with ``lazy`` as
+        an :class:`ArrowIds` that makes Python strings only for the rows asked for (the
+        positions table: 10M ids are needed only to name the few offending rows). A null id
+        is fatal."""
+        col = self.string(column, chunked=lazy)
         if col.null_count:
             rows = np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))
             raise fatal(self.name, column, f"missing (null) id at row(s) "
                         f"{', '.join(map(str, rows[:MAX_IDS_SHOWN]))}")
+        if lazy:
+            self.ids = ArrowIds(col)
+            return col
         self.ids = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
         return col
 

@@ -46,11 +46,8 @@ def _group_table(und, pg, rules):
                     up = row["up"].iloc[0]
         for u in members["underlying"]:
             if u in rules.overrides:
-                o = rules.overrides[u]
-                if group.startswith("P:"):
-                    down, up = min(down, o.down), max(up, o.up)
-                else:
-                    down, up = o.down, o.up
+                o = rules.overrides[u]  # an override widens, never narrows
+                down, up = min(down, o.down), max(up, o.up)
         rows.append({"group": group, "down": down, "up": up, "offset": offset})
     groups = pd.DataFrame(rows).set_index("group")
     return und.set_index("underlying")["group"], groups

@@ -29,14 +29,18 @@ def _check_whole_contracts(legs):
 
 def group_rates(legs, rules, group_underlying):
     """Per-group rates of the rule set, scaled by each underlying's leverage."""
-    gt = legs.group_type[group_underlying]
-    lev = np.abs(legs.leverage[group_underlying])
-    naked_rate = np.empty(len(gt))
-    naked_min = np.empty(len(gt))
+    # rates looked up once per underlying, then gathered per group: comparing millions of
+    # per-group group-type strings cost a second at overnight scale
+    gt_und = np.asarray(legs.group_type, dtype=object)
+    und_rate = np.full(len(gt_und), np.nan)
+    und_min = np.full(len(gt_und), np.nan)
     for name, rates in rules.naked.items():
-        sel = gt == name
-        naked_rate[sel] = rates.rate
-        naked_min[sel] = rates.minimum
+        sel = gt_und == name
+        und_rate[sel] = rates.rate
+        und_min[sel] = rates.minimum
+    lev = np.abs(legs.leverage[group_underlying])
+    naked_rate = und_rate[group_underlying]
+    naked_min = und_min[group_underlying]
     if rules.options.leverage_scales_naked:
         naked_rate *= lev
         naked_min *= lev

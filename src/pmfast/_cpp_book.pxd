@@ -1,0 +1,13 @@
+# C++ declarations of the Book's encoding helpers (src/cpp/pmfast_core/segment_sort.hpp).
+from libc.stdint cimport int32_t, int64_t, uint64_t
+
+
+cdef extern from "pmfast_core/segment_sort.hpp" namespace "pmfast":
+    void segment_sort(const int32_t* group, const int64_t* key, int64_t n, int64_t n_groups,
+                      int64_t* order, int n_threads) except + nogil
+    int64_t net_positions(const int32_t* account, const int32_t* instrument,
+                          const double* quantity, int64_t n, int64_t n_accounts,
+                          int32_t* out_account, int32_t* out_instrument, double* out_quantity,
+                          int n_threads) except + nogil
+    int64_t encode_sorted(const uint64_t* key, int64_t n, int32_t* code,
+                          int64_t* first_row) except + nogil
