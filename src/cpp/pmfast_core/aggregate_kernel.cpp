@@ -1,14 +1,14 @@
-// Inner loops of the portfolio-margin aggregation; the arithmetic contract is in
-// aggregate_kernel.hpp.
+// Inner loops of the portfolio-margin aggregation (the overlay's are in
+// aggregate_concentration.cpp); the arithmetic contract is in aggregate_kernel.hpp.
 //
 // Why it is shaped this way (medium layout: ~2.1 positions per class, ~1.2 classes per group,
 // so per-class and per-group work costs as much as the per-position gather):
 // - a class's and a group's scenario vectors live in registers (AVX-512: 8 scenarios per
 //   register, AVX2 + FMA: 4; the last one partial), never in memory that has to be zeroed and
 //   reloaded; one template (margin_simd) over the two lane widths;
-// - the risk-array row of the position PREFETCH positions ahead is prefetched, because the
-//   rows are gathered at random and the loop exits (1 or 2 positions per class) mispredict,
-//   which would otherwise stall the gathers;
+// - the risk-array row (and minimum pair) kPrefetchDistance positions ahead is prefetched: rows
+//   are gathered at random, and the loop exits (1 or 2 positions per class) mispredict, which
+//   would otherwise stall the gathers;
 // - the worst scenario is found branch-free (vector minimum, then the first lane equal to it);
 //   a group with a NaN scenario takes the scalar scan so NaN handling stays that of the
 //   sequential definition;
@@ -29,13 +29,6 @@ namespace pmfast {
 namespace detail {
 
 namespace {
-
-// How many positions ahead the risk-array row is prefetched. On the medium layout (risk array
-// in the L3) 16, 32 and 64 are within 3%; none is ~10% slower. With a risk array 5x larger
-// (beyond the L3) 32 and 64 are 5-9% faster than 16.
-constexpr int64_t PREFETCH = 32;
-
-inline void prefetch(const void* p) { __builtin_prefetch(p, 0, 3); }
 
 // The sequential worst-scenario scan: the first s attaining the largest -net[s] (a NaN never
 // wins a comparison, and a NaN at s = 0 is never beaten).
@@ -102,7 +95,7 @@ void margin_scalar(const MarginLayout& l, const RiskArray& r, Minimum position_m
       for (int64_t c = l.group_start[g]; c < l.group_start[g + 1]; ++c) {
         for (int64_t s = 0; s < S; ++s) acc[s] = 0.0;
         for (int64_t p = l.class_start[c]; p < l.class_start[c + 1]; ++p) {
-          const int64_t ahead = std::min(p + PREFETCH, last_position);
+          const int64_t ahead = std::min(p + kPrefetchDistance, last_position);
           const double* next = r.pnl + int64_t{l.instrument[ahead]} * S;
           for (int64_t s = 0; s < S; s += 8) prefetch(next + s);
           prefetch(next + S - 1);
@@ -136,14 +129,6 @@ void margin_scalar(const MarginLayout& l, const RiskArray& r, Minimum position_m
 template <int NS, int W>
 constexpr int tail_lanes() { return NS > 0 ? NS - W * ((NS - 1) / W) : 0; }
 
-// A product kept rounded: GCC implements the multiply intrinsics as plain vector arithmetic and
-// may fuse them with a later add (the definition rounds the haircut, then adds).
-template <class V>
-inline V keep_rounded(V x) {
-  asm("" : "+x"(x));
-  return x;
-}
-
 #if defined(__AVX512F__)
 // 8 scenarios per register; a lane mask is a k-register.
 struct Lanes8 {
@@ -160,7 +145,7 @@ struct Lanes8 {
   // net + (acc < 0 ? acc : alpha acc)
   static V haircut_add(V net, V acc, V alpha) {
     const Mask loss = _mm512_cmp_pd_mask(acc, zero(), _CMP_LT_OQ);
-    const V gain = keep_rounded(_mm512_mul_pd(alpha, acc));
+    const V gain = rounded(_mm512_mul_pd(alpha, acc));
     return _mm512_add_pd(net, _mm512_mask_blend_pd(loss, gain, acc));
   }
   static unsigned nan_bits(V v, Mask valid) {
@@ -238,7 +223,7 @@ struct Lanes4 {
   static V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
   static V haircut_add(V net, V acc, V alpha) {
     const V loss = _mm256_cmp_pd(acc, zero(), _CMP_LT_OQ);
-    const V gain = keep_rounded(_mm256_mul_pd(alpha, acc));
+    const V gain = rounded(_mm256_mul_pd(alpha, acc));
     return _mm256_add_pd(net, _mm256_blendv_pd(gain, acc, loss));
   }
   static unsigned nan_bits(V v, Mask valid) {
@@ -309,7 +294,7 @@ void margin_simd(const MarginLayout& l, const RiskArray& r, Minimum position_min
         V acc[NV];
         for (int k = 0; k < NV; ++k) acc[k] = zero;
         for (int64_t p = l.class_start[c]; p < l.class_start[c + 1]; ++p) {
-          const int64_t ahead = std::min(p + PREFETCH, last_position);
+          const int64_t ahead = std::min(p + kPrefetchDistance, last_position);
           const double* next = pnl + static_cast<int64_t>(instrument[ahead]) * S;
           for (int64_t o = 0; o < S; o += 8) prefetch(next + o);   // every cache line
           prefetch(next + S - 1);
@@ -434,98 +419,6 @@ void margin_account_range(const MarginLayout& l, const RiskArray& r, const Minim
     margin_dispatch(l, r, TableMinimum{minimum_table}, out, a_begin, a_end);
   } else {
     margin_dispatch(l, r, DirectMinimum{m.per_unit, m.long_cap}, out, a_begin, a_end);
-  }
-}
-
-namespace {
-
-// Class c's loss at +-large and at +-other: the class P&L over the four scenarios (-large,
-// +large, -other, +other), then std::max(0, -std::min(P&L(-x), P&L(+x))) for each size.
-inline void class_losses(const MarginLayout& l, const double* pnl, int64_t c,
-                         int64_t last_position, double* large, double* other) {
-#if defined(__AVX2__) && defined(__FMA__)
-  __m256d acc = _mm256_setzero_pd();
-  for (int64_t p = l.class_start[c]; p < l.class_start[c + 1]; ++p) {
-    const int64_t ahead = std::min(p + PREFETCH, last_position);
-    prefetch(pnl + int64_t{l.instrument[ahead]} * 4);
-    const __m256d row = _mm256_loadu_pd(pnl + int64_t{l.instrument[p]} * 4);
-    acc = _mm256_fmadd_pd(_mm256_set1_pd(l.quantity[p]), row, acc);
-  }
-  // minpd(b, a) = b < a ? b : a = std::min(a, b); maxpd(x, 0) = x > 0 ? x : 0 = std::max(0, x)
-  const __m256d swapped = _mm256_permute_pd(acc, 0b0101);
-  const __m256d low = _mm256_min_pd(swapped, acc);
-  const __m256d loss = _mm256_max_pd(_mm256_xor_pd(low, _mm256_set1_pd(-0.0)), _mm256_setzero_pd());
-  *large = _mm256_cvtsd_f64(loss);
-  *other = _mm_cvtsd_f64(_mm256_extractf128_pd(loss, 1));
-#else
-  double acc[4] = {0.0, 0.0, 0.0, 0.0};
-  for (int64_t p = l.class_start[c]; p < l.class_start[c + 1]; ++p) {
-    const int64_t ahead = std::min(p + PREFETCH, last_position);
-    prefetch(pnl + int64_t{l.instrument[ahead]} * 4);
-    const double q = l.quantity[p];
-    const double* row = pnl + int64_t{l.instrument[p]} * 4;
-    for (int s = 0; s < 4; ++s) acc[s] = mul_add(q, row[s], acc[s]);
-  }
-  *large = std::max(0.0, -std::min(acc[0], acc[1]));
-  *other = std::max(0.0, -std::min(acc[2], acc[3]));
-#endif
-}
-
-}  // namespace
-
-void concentration_account_range(const MarginLayout& l, const RiskArray& r, int largest,
-                                 double* out, int64_t a_begin, int64_t a_end) {
-  // Buffers reused across accounts, grown to the widest account (a few hundred class groups);
-  // `chosen` is cleared entry by entry after use.
-  std::vector<double> large, other;
-  std::vector<char> chosen;
-  std::vector<int64_t> order;
-  // The `largest` class groups by loss at +-large, ties to the first: a short list kept sorted
-  // by (loss descending, index ascending) while scanning, which equals the head of a stable sort
-  // (losses are never NaN: std::max(0, NaN) is 0).
-  constexpr int kShortList = 8;
-  int64_t top_index[kShortList];
-  double top_loss[kShortList];
-  const int64_t last_position = l.n_positions - 1;
-  for (int64_t a = a_begin; a < a_end; ++a) {
-    const int64_t c_begin = l.group_start[l.account_start[a]];
-    const int64_t n = l.group_start[l.account_start[a + 1]] - c_begin;
-    if (static_cast<int64_t>(large.size()) < n) {
-      large.resize(n);
-      other.resize(n);
-      chosen.resize(n, 0);
-    }
-    for (int64_t k = 0; k < n; ++k)
-      class_losses(l, r.pnl, c_begin + k, last_position, &large[k], &other[k]);
-    const int64_t top = std::min<int64_t>(n, largest);
-    const int64_t* picked = top_index;
-    if (top <= kShortList) {
-      int64_t kept = 0;
-      for (int64_t k = 0; k < n && top > 0; ++k) {
-        const double v = large[k];
-        if (kept == top && !(v > top_loss[kept - 1])) continue;
-        int64_t at = kept == top ? kept - 1 : kept;   // drop the last when full
-        while (at > 0 && v > top_loss[at - 1]) {
-          top_loss[at] = top_loss[at - 1];
-          top_index[at] = top_index[at - 1];
-          --at;
-        }
-        top_loss[at] = v;
-        top_index[at] = k;
-        kept += kept < top;
-      }
-    } else {
-      order.resize(n);
-      for (int64_t k = 0; k < n; ++k) order[k] = k;
-      std::stable_sort(order.begin(), order.end(),
-                       [&](int64_t x, int64_t y) { return large[x] > large[y]; });
-      picked = order.data();
-    }
-    for (int64_t t = 0; t < top; ++t) chosen[picked[t]] = 1;
-    double total = 0.0;
-    for (int64_t k = 0; k < n; ++k) total += chosen[k] ? large[k] : other[k];
-    for (int64_t t = 0; t < top; ++t) chosen[picked[t]] = 0;
-    out[a] = total;
   }
 }
 

@@ -30,9 +30,11 @@ inline double mul_add(double q, double x, double acc) {
 #endif
 }
 
-// A rounded product that the compiler may not fuse into the caller's `minimum += charge`
-// (the definition rounds the charge, then adds).
-inline double rounded(double x) {
+// A rounded product (scalar or SIMD vector) that the compiler may not fuse into a later add:
+// the definition rounds each charge and each haircut, then adds, and GCC contracts a * b + c
+// into an FMA on FMA targets, even through the vector intrinsics (plain vector arithmetic).
+template <class T>
+inline T rounded(T x) {
 #if defined(__x86_64__) || defined(__i386__)
   asm("" : "+x"(x));
 #elif defined(__aarch64__)
@@ -40,6 +42,13 @@ inline double rounded(double x) {
 #endif
   return x;
 }
+
+// How many positions ahead the risk-array row is prefetched. On the medium layout (risk array
+// in the L3) 16, 32 and 64 are within 3%; none is ~10% slower. With a risk array 5x larger
+// (beyond the L3) 32 and 64 are 5-9% faster than 16.
+constexpr int64_t kPrefetchDistance = 32;
+
+inline void prefetch(const void* p) { __builtin_prefetch(p, 0, 3); }
 
 // Per-contract minimum of one position, read straight from the rule's two arrays (used for
 // small batches, e.g. a what-if's one account against the whole risk array).
@@ -81,7 +90,8 @@ void margin_account_range(const MarginLayout& l, const RiskArray& r, const Minim
                           const double* minimum_table, const MarginOutput& out, int64_t a_begin,
                           int64_t a_end);
 
-// Concentration overlay of accounts [a_begin, a_end) (input already checked; 4 scenarios).
+// Concentration overlay of accounts [a_begin, a_end) (input already checked; 4 scenarios);
+// in aggregate_concentration.cpp.
 void concentration_account_range(const MarginLayout& l, const RiskArray& r, int largest,
                                  double* out, int64_t a_begin, int64_t a_end);
 
