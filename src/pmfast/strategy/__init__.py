@@ -72,7 +72,9 @@ def strategy_margin(book, rules="regt", n_threads=None, method="optimal", as_of=
     grouped = GroupedLegs(legs, rules)
     n_threads = resolve_n_threads(n_threads)
     core = run_core(grouped, rules, method, n_threads, emit_rows=False)
-    return StrategyResult(legs, grouped, core, rules, method, n_threads)
+    return StrategyResult(legs, grouped, core, rules, method, n_threads,
+                          rejected=getattr(book, "rejected", None),
+                          errors=getattr(book, "errors", None))
 
 
 def flat_margin(contract_value, risk_factor, margin_rate):

@@ -52,6 +52,16 @@ def account_table(legs, grouped, core, rules):
     })
 
 
+def _mark_rejected(table, rejected):
+    """``status`` per account; an account the Book rejected has no positions left to pair, so
+    its figures are NaN (never a valid-looking $0)."""
+    bad = np.zeros(len(table), dtype=bool) if rejected is None else np.asarray(rejected, bool)
+    table.insert(1, "status", np.where(bad, "rejected", "ok").astype(object))
+    money = [c for c in table.columns if table[c].dtype.kind == "f"]
+    table.loc[bad, money] = np.nan
+    return table
+
+
 def _legs_text(instrument, leg_rows, ratio):
     """'+1 IBM C100, -1 IBM C105' per row (pyarrow string kernels, no Python loop per row)."""
     names = pa.array(instrument, pa.string())
@@ -112,7 +122,8 @@ class StrategyResult:
     Attributes
     ----------
     accounts : pandas.DataFrame
-        One row per account: ``account``, ``initial`` and ``maintenance`` (net of short option
+        One row per account: ``account``, ``status`` (``ok``, or ``rejected`` by the Book under
+        ``errors="collect"``: its figures are NaN), ``initial`` and ``maintenance`` (net of short option
         proceeds), ``gross_initial``/``gross_maintenance`` (before proceeds),
         ``short_option_proceeds``, ``long_option_value``, ``long_stock_value``,
         ``short_stock_value``, ``minimum_equity`` (the $2,000 to carry margin positions, reported
@@ -123,13 +134,17 @@ class StrategyResult:
         ``underlying``, ``basis`` (initial|maintenance), ``strategy``, ``legs`` (signed ratio
         per unit and instrument), ``units``, ``requirement`` (before proceeds),
         ``short_proceeds``, ``net_requirement``. Built on first access.
+    errors : pandas.DataFrame or None
+        The Book's rejected accounts and reasons (``account, table, column, reason``).
     """
 
-    def __init__(self, legs, grouped, core, rules, method, n_threads):
+    def __init__(self, legs, grouped, core, rules, method, n_threads, rejected=None,
+                 errors=None):
         self.rules = rules
         self.method = method
         self._legs, self._grouped, self._n_threads = legs, grouped, n_threads
-        self.accounts = account_table(legs, grouped, core, rules)
+        self.accounts = _mark_rejected(account_table(legs, grouped, core, rules), rejected)
+        self.errors = errors
         self._strategies = None
 
     @property
