@@ -1,4 +1,4 @@
-# Binding of the Book's sorting helpers: counting sort by account, then small per-account sorts.
+# Binding of the Book's sorting helpers (threaded LSD radix sorts, segment_sort.hpp).
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from pmfast._cpp_book cimport (segment_sort as c_segment_sort,
                                net_positions as c_net_positions,
@@ -49,7 +49,7 @@ def book_net_positions(const int32_t[::1] account, const int32_t[::1] instrument
     return acc[:m], ins[:m], qty[:m]
 
 
-def book_encode_sorted(const uint64_t[::1] key):
+def book_encode_sorted(const uint64_t[::1] key, int n_threads=1):
     """(code int32 per row, first row of each distinct key) with codes in sorted key order."""
     cdef int64_t n = key.shape[0]
     code = _np.empty(n, dtype=_np.int32)
@@ -60,7 +60,7 @@ def book_encode_sorted(const uint64_t[::1] key):
     if n:
         try:
             with nogil:
-                m = c_encode_sorted(&key[0], n, &c[0], &f[0])
+                m = c_encode_sorted(&key[0], n, &c[0], &f[0], n_threads)
         except Exception as exc:
             raise _translate(exc) from None
     return code, first[:m].copy()

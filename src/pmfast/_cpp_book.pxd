@@ -10,4 +10,4 @@ cdef extern from "pmfast_core/segment_sort.hpp" namespace "pmfast":
                           int32_t* out_account, int32_t* out_instrument, double* out_quantity,
                           int n_threads) except + nogil
     int64_t encode_sorted(const uint64_t* key, int64_t n, int32_t* code,
-                          int64_t* first_row) except + nogil
+                          int64_t* first_row, int n_threads) except + nogil

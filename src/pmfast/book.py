@@ -5,6 +5,7 @@ string keys are encoded to int32 codes for the core. The attributes are the cont
 BOOK-CONTRACT.md (shared by portfolio margin, the Reg T engine and the CLI).
 """
 import datetime
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ STYLES = ("american", "european")
 ERROR_MODES = ("raise", "collect")
 MAX_PROBLEMS_SHOWN = 5
 _EPOCH = datetime.date(1970, 1, 1)
+_MIN_ROWS_PER_THREAD = 1 << 16   # below this a thread costs more than it saves
 
 
 def parse_as_of(as_of):
@@ -104,6 +106,9 @@ class Book:
         ``"raise"``: any bad input raises ``pmfast.InputError`` naming table, column and ids.
         ``"collect"``: accounts touched by bad input are rejected (their ids stay in
         ``account_ids``; reasons in ``errors``) and the rest of the book is kept.
+    n_threads : int, optional
+        Threads for the key lookups and sorts (default: all CPUs). The Book is the same for
+        any value.
 
     Examples
     --------
@@ -117,12 +122,13 @@ class Book:
     """
 
     def __init__(self, positions, instruments, underlyings, product_groups=None, as_of=None,
-                 rate=0.0, errors="raise"):
+                 rate=0.0, errors="raise", n_threads=None):
         if errors not in ERROR_MODES:
             raise InputError(f"errors must be 'raise' or 'collect'; got {errors!r}")
         self.as_of = parse_as_of(as_of)
         self.rate = _parse_rate(rate)
         self._as_of_days = (self.as_of - _EPOCH).days
+        self._n_threads = resolve_n_threads(n_threads)
         self._problems = []
         pg = self._read_product_groups(product_groups)
         und = self._read_underlyings(to_arrow(underlyings, "underlyings"), pg)
@@ -331,9 +337,7 @@ class Book:
         c.require("account", "instrument", "quantity")
         accounts = c.id_column("account", lazy=True)
         instrument = c.string("instrument", chunked=True)
-        inst_row = pc.index_in(instrument, value_set=ins["ids_col"])
-        inst_row = np.asarray(pc.fill_null(inst_row, -1).to_numpy(zero_copy_only=False),
-                              dtype=np.int64)
+        inst_row = _index_in(instrument, ins["ids_col"], self._n_threads)
         inst_null = instrument.is_null().to_numpy(zero_copy_only=False).astype(bool)
         c.flag("instrument", "missing instrument id", inst_null)
         _flag_unknown(c, "instrument", instrument, ~inst_null & (inst_row < 0), "instruments")
@@ -355,7 +359,7 @@ class Book:
 
     # -- encoding ------------------------------------------------------------------------------
     def _finish(self, pg, und, ins, pos):
-        self.account_ids, acct = _encode_accounts(pos["accounts"])
+        self.account_ids, acct = _encode_accounts(pos["accounts"], self._n_threads)
 
         rejected = np.zeros(len(self.account_ids), dtype=bool)
         bad_rows = np.flatnonzero(pos["blame"] >= 0)
@@ -410,7 +414,7 @@ class Book:
         if rejected.any():   # copies of every position column only when some are dropped
             keep_pos = ~rejected[acct]
             acct, inst, qty = acct[keep_pos], inst[keep_pos], qty[keep_pos]
-        self.positions = _net_positions(acct, inst, qty, len(self.account_ids))
+        self.positions = _net_positions(acct, inst, qty, len(self.account_ids), self._n_threads)
         self.rejected = rejected
 
     def _error_frame(self, acct_rows, pos, ins, bad_rows):
@@ -447,11 +451,11 @@ class Book:
                 f"underlyings, as_of={self.as_of.isoformat()}, rate={self.rate})")
 
 
-def _encode_accounts(column):
+def _encode_accounts(column, n_threads=1):
     """(sorted distinct ids as numpy str, int32 code per row: the id's index there)."""
     keys = _fixed_width_keys(column)
     if keys is not None:
-        codes, first = _core.book_encode_sorted(keys)
+        codes, first = _core.book_encode_sorted(keys, n_threads)
         ids = column.take(pa.array(first))
     else:
         dictionary, codes = _dictionary_encode(column)
@@ -462,6 +466,27 @@ def _encode_accounts(column):
         ids = dictionary.take(order)
         codes = rank[codes]
     return np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object).astype(str), codes
+
+
+def _index_in(values, value_set, n_threads):
+    """Row of each value in ``value_set`` (int64, -1 where absent or null). Arrow's lookup is
+    single-threaded: the values are cut into one slice per thread, each slice looked up by its
+    own ``index_in`` call (Arrow releases the GIL), and the rows joined in order."""
+    n = len(values)
+    pieces = max(1, min(int(n_threads), n // _MIN_ROWS_PER_THREAD))
+    out = np.empty(n, dtype=np.int64)
+
+    def lookup(k):
+        lo, hi = n * k // pieces, n * (k + 1) // pieces
+        rows = pc.index_in(values.slice(lo, hi - lo), value_set=value_set)
+        out[lo:hi] = pc.fill_null(rows, -1).to_numpy(zero_copy_only=False)
+
+    if pieces == 1:
+        lookup(0)
+    else:
+        with ThreadPoolExecutor(pieces) as pool:
+            list(pool.map(lookup, range(pieces)))
+    return out
 
 
 def _fixed_width_keys(column):
@@ -511,12 +536,12 @@ def _dictionary_encode(column):
     return dictionary, codes
 
 
-def _net_positions(acct, inst, qty, n_accounts):
+def _net_positions(acct, inst, qty, n_accounts, n_threads):
     """Sum rows of the same (account, instrument), in input order; sorted by (account,
     instrument). A counting sort by account and small per-account sorts in C++: a general
     argsort of ten million 64-bit keys costs seconds."""
     account, instrument, quantity = _core.book_net_positions(
         np.ascontiguousarray(acct, dtype=np.int32), np.ascontiguousarray(inst, dtype=np.int32),
-        np.ascontiguousarray(qty, dtype=np.float64), n_accounts, resolve_n_threads(None))
+        np.ascontiguousarray(qty, dtype=np.float64), n_accounts, n_threads)
     return pa.table({"account_code": account, "instrument_code": instrument,
                      "quantity": quantity})

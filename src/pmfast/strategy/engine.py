@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from pmfast.strategy.rules import TEMPLATES
 STRATEGY_NAMES = tuple(_core.regt_strategy_names())
 METHODS = {"optimal": 0, "greedy": 1}
 EPOCH = datetime.date(1970, 1, 1)
+_MIN_ROWS_PER_THREAD = 1 << 16   # below this a thread costs more than it saves
 
 
 def _check_whole_contracts(legs):
@@ -84,37 +86,56 @@ def core_params(rules, method):
     }
 
 
+def _gather_all(columns, index, n_threads):
+    """``{name: column[index]}`` for every column, the gathers spread over ``n_threads``
+    threads (numpy releases the GIL while it gathers numbers); each result is the same array
+    whichever thread made it."""
+    if n_threads <= 1 or len(index) < _MIN_ROWS_PER_THREAD:
+        return {name: col[index] for name, col in columns.items()}
+    with ThreadPoolExecutor(n_threads) as pool:
+        futures = {name: pool.submit(np.take, col, index) for name, col in columns.items()}
+        return {name: f.result() for name, f in futures.items()}
+
+
 class GroupedLegs:
     """Legs that Reg T margins (stock and listed options, non-zero), sorted by group."""
 
-    def __init__(self, legs, rules):
+    def __init__(self, legs, rules, n_threads=1):
         _check_whole_contracts(legs)
         keep = (legs.quantity != 0) & (legs.kind != KIND_OTHER)
-        idx = np.flatnonzero(keep)
-        # group by (account, underlying) with one stable sort of a combined key; inside a group
-        # legs keep the input order (the Book's: by instrument), so the output is deterministic
-        key = legs.account[idx].astype(np.int64) * max(len(legs.underlying_ids), 1) + \
-            legs.underlying[idx]
-        order = np.argsort(key, kind="stable")
+        idx = np.flatnonzero(keep) if not keep.all() else np.arange(len(keep))
+        # group by (account, underlying) with one stable sort (a threaded radix sort in C++);
+        # inside a group legs keep the input order (the Book's: by instrument), so the output
+        # is deterministic
+        acc_idx = legs.account[idx]
+        und_idx = legs.underlying[idx]
+        n_acc = max(len(legs.account_ids), 1)
+        order = _core.book_segment_sort(acc_idx.astype(np.int32),
+                                        np.ascontiguousarray(und_idx, dtype=np.int64), n_acc,
+                                        n_threads)
         self.index = idx[order]                 # rows of `legs`, in core order
-        acc = legs.account[self.index]
-        und = legs.underlying[self.index]
+        del acc_idx, und_idx, order
+        cols = _gather_all({"acc": legs.account, "und": legs.underlying, "kind": legs.kind,
+                            "strike": legs.strike, "expiry": legs.expiry,
+                            "multiplier": legs.multiplier, "price": legs.price,
+                            "quantity": legs.quantity}, self.index, n_threads)
+        acc, und = cols["acc"], cols["und"]
         starts = np.flatnonzero(np.r_[True, (acc[1:] != acc[:-1]) | (und[1:] != und[:-1])]) \
             if len(acc) else np.zeros(0, dtype=np.int64)
         self.offsets = np.r_[starts, len(acc)].astype(np.int64)
         self.group_account = acc[starts].astype(np.int64)
         self.group_underlying = und[starts].astype(np.int64)
         leaps_cutoff = (add_months(legs.as_of, rules.options.leaps_months) - EPOCH).days
-        k = legs.kind[self.index]
+        k = cols["kind"]
         is_option = k != KIND_STOCK
-        expiry = legs.expiry[self.index]
+        expiry = cols["expiry"]
         self.core_legs = {
             "kind": np.ascontiguousarray(k, dtype=np.int8),
-            "strike": np.ascontiguousarray(np.where(is_option, legs.strike[self.index], 0.0)),
+            "strike": np.ascontiguousarray(np.where(is_option, cols["strike"], 0.0)),
             "expiry": np.ascontiguousarray(expiry, dtype=np.int32),
-            "multiplier": np.ascontiguousarray(legs.multiplier[self.index], dtype=np.float64),
-            "price": np.ascontiguousarray(legs.price[self.index], dtype=np.float64),
-            "quantity": np.ascontiguousarray(legs.quantity[self.index], dtype=np.float64),
+            "multiplier": np.ascontiguousarray(cols["multiplier"], dtype=np.float64),
+            "price": np.ascontiguousarray(cols["price"], dtype=np.float64),
+            "quantity": np.ascontiguousarray(cols["quantity"], dtype=np.float64),
             "long_rate": np.where(expiry > leaps_cutoff, rules.options.leaps_requirement,
                                   rules.options.long_requirement).astype(np.float64),
         }
