@@ -90,3 +90,35 @@ def test_index_in_matches_pyarrow(n_threads):
     expected = pc.fill_null(pc.index_in(column, value_set=value_set), -1).to_numpy()
     np.testing.assert_array_equal(_index_in(column, value_set, n_threads), expected)
     assert _index_in(column.slice(0, 0), value_set, n_threads).size == 0
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4, 5, 7, 8])
+def test_fixed_width_ids_of_every_width(width):
+    """Widths 1/2/4/8 are read as big-endian integers straight from the buffer, the others
+    through a zero-padded copy: both must sort as the strings do."""
+    from pmfast.book import _encode_accounts, _fixed_width_keys
+    rng = np.random.default_rng(width)
+    alphabet = np.array(list("09AZaz~\x01"))
+    ids = ["".join(rng.choice(alphabet, width)) for _ in range(3_001)]
+    column = pa.chunked_array([ids[:1000], ids[1000:1000], ids[1000:]])
+    assert _fixed_width_keys(column) is not None
+    got_ids, codes = _encode_accounts(column, 2)
+    expected = np.unique(np.array(ids))
+    np.testing.assert_array_equal(got_ids, expected)
+    np.testing.assert_array_equal(got_ids[codes], np.array(ids))
+
+
+def test_book_is_the_same_for_any_thread_count():
+    tables = pmfast.generate(accounts=300, seed=5)
+    args = [tables[k] for k in ("positions", "instruments", "underlyings", "product_groups")]
+    books = [pmfast.Book(*args, as_of="2026-11-20", n_threads=t) for t in (1, 2, 3)]
+    for b in books[1:]:
+        np.testing.assert_array_equal(b.account_ids, books[0].account_ids)
+        assert b.positions.equals(books[0].positions)
+
+
+def test_book_rejects_a_bad_thread_count():
+    tables = pmfast.generate(accounts=3, seed=5)
+    args = [tables[k] for k in ("positions", "instruments", "underlyings", "product_groups")]
+    with pytest.raises(pmfast.InputError, match="n_threads"):
+        pmfast.Book(*args, as_of="2026-11-20", n_threads=0)
