@@ -456,16 +456,17 @@ def _encode_accounts(column, n_threads=1):
     keys = _fixed_width_keys(column)
     if keys is not None:
         codes, first = _core.book_encode_sorted(keys, n_threads)
-        ids = column.take(pa.array(first))
     else:
-        dictionary, codes = _dictionary_encode(column)
-        # sorted by Arrow: UTF-8 byte order is code point order, as numpy's
-        order = pc.sort_indices(dictionary)
-        rank = np.empty(len(order), dtype=np.int32)
-        rank[np.asarray(order)] = np.arange(len(order), dtype=np.int32)
-        ids = dictionary.take(order)
-        codes = rank[codes]
+        # ids of mixed lengths: hash-partitioned and threaded in C++ (1.5x Arrow's
+        # dictionary_encode + sort on one thread at ten million ids, 2.9x on two); the codes
+        # come in sorted id order
+        codes, first = _core.book_encode_strings(column, "positions.account", n_threads)
+    ids = column.take(pa.array(first))
     return np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object).astype(str), codes
+
+
+def _chunks(column):
+    return column.chunks if isinstance(column, pa.ChunkedArray) else [column]
 
 
 def _index_in(values, value_set, n_threads):
@@ -495,7 +496,7 @@ def _fixed_width_keys(column):
     integers compare as the strings do, so a radix sort of the integers both encodes and sorts
     the ids (about 3x pyarrow's hash encoding of ten million ids into a million-entry table).
     Widths 1, 2, 4 and 8 are read straight from Arrow's data buffer (one byte-swapping copy)."""
-    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    chunks = _chunks(column)
     width = None
     pieces = []
     for chunk in chunks:
@@ -525,24 +526,6 @@ def _fixed_width_keys(column):
             out[lo:lo + n] = padded.view(">u8").ravel()
         lo += n
     return out
-
-
-def _dictionary_encode(column):
-    """(distinct values, int32 code per row) of a string Array or ChunkedArray. Arrow's hash
-    kernel gives every chunk of a ChunkedArray the same (final) dictionary; checked, with a
-    one-buffer fallback should a version ever differ."""
-    encoded = pc.dictionary_encode(column)
-    if isinstance(encoded, pa.Array):
-        return encoded.dictionary, np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
-    chunks = encoded.chunks
-    if not chunks:
-        return pa.array([], pa.string()), np.zeros(0, dtype=np.int32)
-    dictionary = chunks[-1].dictionary
-    if any(not c.dictionary.equals(dictionary) for c in chunks[:-1]):
-        return _dictionary_encode(column.combine_chunks())
-    codes = np.concatenate([np.asarray(c.indices.to_numpy(zero_copy_only=False))
-                            for c in chunks])
-    return dictionary, codes
 
 
 def _net_positions(acct, inst, qty, n_accounts, n_threads):

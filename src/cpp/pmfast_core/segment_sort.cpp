@@ -7,37 +7,17 @@
 #include <vector>
 
 #include "pmfast_core/errors.hpp"
-#include "pmfast_core/parallel.hpp"
+#include "pmfast_core/encode_threads.hpp"
 
 namespace pmfast {
 namespace {
 
 constexpr int kDigitBits = 8;  // 256 buckets: write cursors and their pages stay in L1 and the TLB
 constexpr int64_t kBuckets = int64_t{1} << kDigitBits;
-constexpr int64_t kMinRowsPerThread = int64_t{1} << 16;  // below: a thread costs more than it gives
-
-template <class T>
-using Buffer = std::unique_ptr<T[]>;  // uninitialised: first touched by the (threaded) pass
-
-template <class T>
-Buffer<T> buffer(int64_t n) {
-  return Buffer<T>(new T[static_cast<size_t>(std::max<int64_t>(n, 1))]);
-}
-
-// Rows are split into `blocks` fixed contiguous blocks (independent of timing): enough rows
-// per block to pay for a parallel region, at most one block per thread.
-int block_count(int64_t n, int n_threads) {
-  return static_cast<int>(std::max<int64_t>(
-      1, std::min<int64_t>(std::max(n_threads, 1), n / kMinRowsPerThread)));
-}
-
-// body(block, lo, hi) for every block, one block per thread.
-template <class Body>
-void for_blocks(int64_t n, int blocks, Body&& body) {
-  parallel_for(blocks, blocks, 1, [&](int64_t b, int64_t) {
-    body(static_cast<int>(b), n * b / blocks, n * (b + 1) / blocks);
-  });
-}
+using rowblocks::Buffer;
+using rowblocks::block_count;
+using rowblocks::buffer;
+using rowblocks::for_blocks;
 
 // Stable LSD radix argsort of non-negative keys <= max_key: (key, row) pairs move together,
 // so every pass streams memory; ties keep input order. On return key[] is sorted and
@@ -119,7 +99,8 @@ bool pack_keys(const int32_t* group, const Key* key, int64_t n, int64_t n_groups
   });
   for (int b = 0; b < blocks; ++b) {
     if (!block_bad[b]) continue;
-    for (int64_t i = n * b / blocks; i < n * (b + 1) / blocks; ++i) {
+    const int64_t hi = rowblocks::block_begin(n, blocks, b + 1);
+    for (int64_t i = rowblocks::block_begin(n, blocks, b); i < hi; ++i) {
       if (group[i] < 0 || group[i] >= n_groups)
         throw bad_value(group_name, i, group[i], "must be in [0, n_groups)");
       if (key[i] < 0) throw bad_value(key_name, i, static_cast<double>(key[i]), "must be >= 0");
