@@ -21,18 +21,25 @@ Buffer<T> buffer(int64_t n) {
   return Buffer<T>(new T[static_cast<size_t>(std::max<int64_t>(n, 1))]);
 }
 
-// Enough rows per block to pay for a parallel region, at most one block per thread.
+// Blocks handed out to threads as they free up (several per thread: a thread that another
+// process preempts holds up only its current block, not a fixed half of the work). One block
+// when a single thread is used, else kBlocksPerThread per thread that gets enough rows.
+constexpr int kBlocksPerThread = 4;
+
 inline int block_count(int64_t n, int n_threads) {
-  return static_cast<int>(std::max<int64_t>(
-      1, std::min<int64_t>(std::max(n_threads, 1), n / kMinRowsPerThread)));
+  const int64_t threads =
+      std::max<int64_t>(1, std::min<int64_t>(std::max(n_threads, 1), n / kMinRowsPerThread));
+  return threads == 1 ? 1 : static_cast<int>(threads) * kBlocksPerThread;
 }
+
+inline int threads_for(int count) { return count == 1 ? 1 : count / kBlocksPerThread; }
 
 inline int64_t block_begin(int64_t n, int count, int64_t b) { return n * b / count; }
 
-// body(block, lo, hi) for every block, one block per thread.
+// body(block, lo, hi) for every block of a block_count() split.
 template <class Body>
 void for_blocks(int64_t n, int count, Body&& body) {
-  parallel_for(count, count, 1, [&](int64_t b, int64_t) {
+  parallel_for(count, threads_for(count), 1, [&](int64_t b, int64_t) {
     body(static_cast<int>(b), block_begin(n, count, b), block_begin(n, count, b + 1));
   });
 }

@@ -24,7 +24,7 @@ using rowblocks::for_blocks;
 // order[k] = the row at sorted position k.
 // Threads: each block counts its digits, every (digit, block) pair gets its output range from
 // the counts (digit-major, block-minor: exactly where a serial stable pass puts those rows),
-// then all blocks scatter at once. A stable sort's output is unique, so the result is
+// then the blocks scatter in parallel. A stable sort's output is unique, so the result is
 // bit-identical for any n_threads.
 void radix_argsort(uint64_t* key, int64_t n, uint64_t max_key, int64_t* order, int n_threads) {
   const int blocks = block_count(n, n_threads);
