@@ -269,6 +269,13 @@ def instrumented(clock, patches=PATCHES):
             setattr(owner, leaf, original)
 
 
+def book_threads(book_class, n_threads):
+    """``{"n_threads": n}`` when this checkout's Book takes it (older ones use all CPUs)."""
+    import inspect
+    return ({"n_threads": n_threads}
+            if "n_threads" in inspect.signature(book_class).parameters else {})
+
+
 def env_threads(n_threads):
     """Cap pyarrow's CPU pool to ``n_threads`` so a one-thread figure is one thread."""
     import pyarrow as pa

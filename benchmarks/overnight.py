@@ -70,7 +70,8 @@ def run_once(data_dir, out_dir, method, rules, n_threads):
             tables = W.read_tables(data_dir, n_threads)
         with clock.stage("validate"):
             book = pmfast.Book(tables["positions"], tables["instruments"], tables["underlyings"],
-                               tables["product_groups"], as_of=W.AS_OF, rate=W.RATE)
+                               tables["product_groups"], as_of=W.AS_OF, rate=W.RATE,
+                               **W.book_threads(pmfast.Book, n_threads))
         summary["positions_in"] = tables["positions"].num_rows
         summary["net_positions"] = book.positions.num_rows
         summary["instruments"] = book.instruments.num_rows

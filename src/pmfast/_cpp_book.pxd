@@ -1,5 +1,6 @@
 # C++ declarations of the Book's encoding helpers (src/cpp/pmfast_core/segment_sort.hpp).
-from libc.stdint cimport int32_t, int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libcpp.vector cimport vector
 
 
 cdef extern from "pmfast_core/segment_sort.hpp" namespace "pmfast":
@@ -10,4 +11,15 @@ cdef extern from "pmfast_core/segment_sort.hpp" namespace "pmfast":
                           int32_t* out_account, int32_t* out_instrument, double* out_quantity,
                           int n_threads) except + nogil
     int64_t encode_sorted(const uint64_t* key, int64_t n, int32_t* code,
-                          int64_t* first_row) except + nogil
+                          int64_t* first_row, int n_threads) except + nogil
+
+
+cdef extern from "pmfast_core/encode_strings.hpp" namespace "pmfast":
+    cdef cppclass StringChunks:
+        vector[const int32_t*] offsets
+        vector[const uint8_t*] data
+        vector[const uint8_t*] validity
+        vector[int64_t] validity_bit
+        vector[int64_t] start
+    int64_t encode_strings(const StringChunks& column, const char* what, int32_t* code,
+                           int64_t* first_row, int n_threads) except + nogil

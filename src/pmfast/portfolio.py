@@ -19,44 +19,52 @@ class Layout:
     """Positions of the accepted accounts sorted by (account, group, class), with CSR offsets."""
 
     def __init__(self, book, groups, rejected, n_threads=None):
+        # Row-wise work is kept to int32 codes and boolean change flags: every ten-million-row
+        # temporary is memory the process touches for the first time (costly on this VM), and
+        # only the per-class and per-group outputs are widened to int64.
         pos = book.positions
-        acct = _np(pos.column("account_code")).astype(np.int64)
-        inst = _np(pos.column("instrument_code")).astype(np.int32)
-        qty = _np(pos.column("quantity")).astype(np.float64)
+        acct = _np(pos.column("account_code")).astype(np.int32, copy=False)
+        inst = _np(pos.column("instrument_code")).astype(np.int32, copy=False)
+        qty = _np(pos.column("quantity")).astype(np.float64, copy=False)
         if rejected.any():
             keep = ~rejected[acct]
             acct, inst, qty = acct[keep], inst[keep], qty[keep]
-        und_code = _np(book.instruments.column("underlying_code")).astype(np.int64)
-        n_cls = max(len(groups.of_underlying), 1)
+        und_code = _np(book.instruments.column("underlying_code")).astype(np.int32, copy=False)
+        n_groups_total = len(groups.of_underlying)
         # classes ranked by (group, class): sorting by (account, rank) sorts by all three
-        cls_order = np.lexsort((np.arange(len(groups.of_underlying)), groups.of_underlying))
-        rank = np.empty(len(cls_order), dtype=np.int64)
-        rank[cls_order] = np.arange(len(cls_order))
-        cls = und_code[inst] if inst.size else np.zeros(0, np.int64)
-        key = acct * n_cls + (rank[cls] if cls.size else cls)
-        if key.size and np.any(key[1:] < key[:-1]):
+        cls_order = np.lexsort((np.arange(n_groups_total), groups.of_underlying))
+        rank = np.empty(len(cls_order), dtype=np.int32)
+        rank[cls_order] = np.arange(len(cls_order), dtype=np.int32)
+        cls = und_code[inst] if inst.size else np.zeros(0, np.int32)
+        cls_rank = rank[cls] if cls.size else cls
+        n = cls.size
+        same_acct = acct[1:] == acct[:-1] if n else np.zeros(0, bool)
+        if n and (np.any(acct[1:] < acct[:-1]) or np.any(same_acct & (cls_rank[1:] < cls_rank[:-1]))):
             # positions arrive sorted by account: sort each account's rows by class rank (a
-            # stable counting sort by account + small per-account sorts, in C++)
-            order = _core.book_segment_sort(acct.astype(np.int32), key - acct * n_cls,
-                                            book.n_accounts, resolve_n_threads(n_threads))
-            acct, inst, qty, cls, key = acct[order], inst[order], qty[order], cls[order], key[order]
-        grp = groups.of_underlying[cls].astype(np.int64) if cls.size else cls
-        n = key.size
-        new_class = np.r_[True, key[1:] != key[:-1]] if n else np.zeros(0, bool)
-        gkey = acct * len(groups.names) + grp
-        new_group = np.r_[True, gkey[1:] != gkey[:-1]] if n else np.zeros(0, bool)
+            # stable radix sort of (account, rank) in C++, threaded)
+            order = _core.book_segment_sort(acct, cls_rank.astype(np.int64), book.n_accounts,
+                                            resolve_n_threads(n_threads))
+            acct, inst, qty, cls, cls_rank = (acct[order], inst[order], qty[order], cls[order],
+                                              cls_rank[order])
+            same_acct = acct[1:] == acct[:-1]
+        del cls_rank
+        grp = groups.of_underlying[cls].astype(np.int32, copy=False) if n else \
+            np.zeros(0, np.int32)
+        new_class = np.r_[True, ~same_acct | (cls[1:] != cls[:-1])] if n else np.zeros(0, bool)
+        new_group = np.r_[True, ~same_acct | (grp[1:] != grp[:-1])] if n else np.zeros(0, bool)
+        del same_acct
         class_rows = np.flatnonzero(new_class)
         self.class_start = np.r_[class_rows, n].astype(np.int64)
-        self.class_of_row = cls[class_rows]
+        self.class_of_row = cls[class_rows].astype(np.int64)
         group_pos = np.flatnonzero(new_group)
         # a group row starts at the class row where its first position sits
         self.group_start = np.r_[np.searchsorted(class_rows, group_pos), len(class_rows)].astype(
             np.int64)
-        self.group_of_row = grp[group_pos]
-        self.account_of_group_row = acct[group_pos]
+        self.group_of_row = grp[group_pos].astype(np.int64)
+        self.account_of_group_row = acct[group_pos].astype(np.int64)
         self.account_start = np.searchsorted(self.account_of_group_row,
                                              np.arange(book.n_accounts + 1)).astype(np.int64)
-        self.account_of_class_row = acct[class_rows]
+        self.account_of_class_row = acct[class_rows].astype(np.int64)
         self.instrument = np.ascontiguousarray(inst, dtype=np.int32)
         self.quantity = np.ascontiguousarray(qty)
         self.positions_per_account = np.bincount(acct, minlength=book.n_accounts)

@@ -69,8 +69,8 @@ def strategy_margin(book, rules="regt", n_threads=None, method="optimal", as_of=
     """
     rules = load_regt_rules(rules)
     legs = _to_legs(book, as_of)
-    grouped = GroupedLegs(legs, rules)
     n_threads = resolve_n_threads(n_threads)
+    grouped = GroupedLegs(legs, rules, n_threads)
     core = run_core(grouped, rules, method, n_threads, emit_rows=False)
     return StrategyResult(legs, grouped, core, rules, method, n_threads,
                           rejected=getattr(book, "rejected", None),
