@@ -213,3 +213,20 @@ def test_symbol_override_only_widens_a_stand_alone_class(override, expected):
     rules = pmfast.RuleSet(overrides={"X": override})
     assert requirement(book, rules=rules)["A"] == pytest.approx(expected, rel=1e-12)
     assert twin.portfolio_margin(book, rules)["requirement"].iloc[0] == pytest.approx(expected)
+
+
+def test_scenario_pnl_agrees_with_group_risk_and_worst_scenario():
+    """The long table's P&L is recomputed on demand (the batch keeps only the per-group
+    results): each group's worst scenario there is the batch's risk and worst label."""
+    book = pmfast.generate(accounts=60, seed=9, as_book=True)
+    for rules in ("finra-cpm", "house"):
+        pm = pmfast.portfolio_margin(book, rules=rules)
+        keys = ["account", "group"] + (["scenario_set"] if "scenario_set" in pm.groups else [])
+        for sc in (pm.scenarios, pm.scenarios_for(list(book.account_ids[[3, 17, 40]]))):
+            worst = sc.loc[sc.groupby(keys, sort=False)["pnl"].idxmin()]
+            merged = worst.merge(pm.groups, on=keys, validate="one_to_one")
+            assert len(merged) == len(worst) > 0
+            hit = merged["risk"] > 0
+            assert hit.sum() > 3
+            np.testing.assert_array_equal(-merged.loc[hit, "pnl"], merged.loc[hit, "risk"])
+            assert (merged.loc[hit, "scenario"] == merged.loc[hit, "worst_scenario"]).all()

@@ -76,6 +76,15 @@ class Layout:
                 self.account_start, self.group_offset)
 
 
+def _ranges(start, which):
+    """Rows ``start[w]:start[w + 1]`` of every ``w`` in ``which``, concatenated, and the CSR
+    offsets of those runs (a sub-layout's ``*_start``)."""
+    lo, hi = start[which], start[np.asarray(which) + 1]
+    offsets = np.r_[0, np.cumsum(hi - lo)].astype(np.int64)
+    idx = np.arange(offsets[-1], dtype=np.int64) + np.repeat(lo - offsets[:-1], hi - lo)
+    return idx, offsets
+
+
 def _minimum_rule(rules, inputs, value0):
     """Per unit of |quantity|: the per-contract minimum (0 for shares) and the long-option cap
     (market value per contract, the model value where the option has no price; NaN: no cap)."""
@@ -113,7 +122,7 @@ class PortfolioMargin:
     """Result of ``portfolio_margin``: ``accounts``, ``groups``, ``scenarios``, ``errors``."""
 
     def __init__(self, book, rules, layout, groups, sets, concentration, rejected, errors,
-                 status):
+                 status, minimum, n_threads):
         self.book = book
         self.rules = rules
         self.errors = errors
@@ -122,6 +131,8 @@ class PortfolioMargin:
         self._sets = sets
         self._rejected = rejected
         self._status = status
+        self._per_unit, self._long_cap = minimum
+        self._nt = n_threads
         self.accounts = self._accounts_frame(concentration)
         self._groups_frame = None
         self._scenarios_frame = None
@@ -213,12 +224,27 @@ class PortfolioMargin:
         wanted = np.isin(self.book.account_ids, np.asarray(accounts, dtype=str))
         return self._scenario_rows(np.flatnonzero(wanted[self._layout.account_of_group_row]))
 
+    def _group_net(self, rows):
+        """Net P&L after offsets of the given group rows under each scenario set, recomputed
+        on demand: the batch does not keep it ([group rows x scenarios] per set is the largest
+        output and only this long table reads it). The group rows are aggregated as a
+        one-account layout; a group's net depends on its own positions only."""
+        lay = self._layout
+        if isinstance(rows, slice):
+            args = lay.args()
+        else:
+            cls, group_start = _ranges(lay.group_start, rows)
+            pos, class_start = _ranges(lay.class_start, cls)
+            args = (lay.instrument[pos], lay.quantity[pos], class_start, group_start,
+                    np.array([0, len(rows)], dtype=np.int64), lay.group_offset[rows])
+        return [_core.margin_aggregate(*args, s["pnl"], self._per_unit, self._long_cap, False,
+                                       True, self._nt)["group_net"] for s in self._sets]
+
     def _scenario_rows(self, rows):
         layout, groups = self._layout, self._groups
         frames = []
         g = layout.group_of_row[rows]
-        for s in self._sets:
-            net = s["res"]["group_net"][rows]
+        for s, net in zip(self._sets, self._group_net(rows)):
             n_sc = net.shape[1]
             ss = s["set"]
             n_vols = len(ss.vol_shifts)
@@ -322,8 +348,8 @@ def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None):
         pnl, value0, market = set_risk_array(book, rules, inputs, vol, groups, ss, nt)
         if not sets:
             per_unit, long_cap = _minimum_rule(rules, inputs, value0)
-        res = _core.margin_aggregate(*layout.args(), pnl, per_unit, long_cap, False, True, nt)
-        sets.append({"set": ss, "res": res, "market": market,
+        res = _core.margin_aggregate(*layout.args(), pnl, per_unit, long_cap, False, False, nt)
+        sets.append({"set": ss, "res": res, "market": market, "pnl": pnl,
                      "labels": scenario_labels(market, ss)})
     concentration = None
     if rules.concentration is not None:
@@ -332,7 +358,7 @@ def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None):
                                                    rules.concentration.largest, nt)
     status = np.where(rejected, "rejected", "ok").astype(object)
     return PortfolioMargin(book, rules, layout, groups, sets, concentration, rejected,
-                           all_errors, status)
+                           all_errors, status, (per_unit, long_cap), nt)
 
 
 def risk_arrays(book, rules="finra-cpm", n_threads=None, errors=None):
