@@ -230,3 +230,26 @@ def test_scenario_pnl_agrees_with_group_risk_and_worst_scenario():
             assert hit.sum() > 3
             np.testing.assert_array_equal(-merged.loc[hit, "pnl"], merged.loc[hit, "risk"])
             assert (merged.loc[hit, "scenario"] == merged.loc[hit, "worst_scenario"]).all()
+
+
+def test_value0_passed_on_gives_the_same_risk_array():
+    """V_0 is priced once (first scenario set) and passed on: every later set's risk array
+    and V_0 equal those of a call that reprices today's values itself."""
+    from pmfast.rules import RuleSet
+    from pmfast.scenarios import (build_groups, class_moves, instrument_inputs, risk_array,
+                                  solve_volatility)
+    book = pmfast.generate(accounts=40, seed=4, as_book=True)
+    rules = RuleSet.load("house")
+    inputs = instrument_inputs(book, rules)
+    vol = solve_volatility(book, rules, inputs)
+    groups = build_groups(book, rules)
+    first = None
+    for ss in rules.scenario_sets:
+        moves, _ = class_moves(groups, book, ss)
+        own = risk_array(book, rules, inputs, vol.vol, moves, ss, skip=vol.bad)
+        if first is None:
+            first = own[1]
+            assert np.isfinite(first).sum() > 10 and (inputs["model"] == 0).any()
+        passed = risk_array(book, rules, inputs, vol.vol, moves, ss, skip=vol.bad, value0=first)
+        np.testing.assert_array_equal(passed[0], own[0])
+        np.testing.assert_array_equal(passed[1], own[1])

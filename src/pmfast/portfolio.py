@@ -288,22 +288,24 @@ def _prepare(book, rules, n_threads, errors):
     return rules, nt, inputs, vol, rejected, all_errors, groups
 
 
-def set_risk_array(book, rules, inputs, vol, groups, scenario_set, nt):
+def set_risk_array(book, rules, inputs, vol, groups, scenario_set, nt, value0=None):
     """Risk array of one scenario set as the aggregation takes it (rows of options whose
     volatility is bad zeroed: no margined account holds them), V_0, and the groups' market
-    moves. Shared with ``pmfast.WhatIf``."""
+    moves. ``value0``: V_0 from an earlier set (not repriced). Shared with ``pmfast.WhatIf``."""
     moves, market = class_moves(groups, book, scenario_set)
     pnl, value0 = risk_array(book, rules, inputs, vol.vol, moves, scenario_set, skip=vol.bad,
-                             n_threads=nt)
+                             n_threads=nt, value0=value0)
     return np.ascontiguousarray(np.nan_to_num(pnl, nan=0.0)), value0, market
 
 
-def concentration_risk_array(book, rules, inputs, vol, nt):
-    """[n_instruments, 4] P&L per unit at (-large, +large, -other, +other) x leverage."""
+def concentration_risk_array(book, rules, inputs, vol, nt, value0=None):
+    """[n_instruments, 4] P&L per unit at (-large, +large, -other, +other) x leverage
+    (``value0``: V_0 from a scenario set, not repriced)."""
     lev = _np(book.underlyings.column("leverage")).astype(np.float64)
     moves = np.maximum(lev[:, None] * _concentration_set(rules)[None, :], -1.0)
     flat = ScenarioSet(name="concentration", points=4)  # 4 moves given explicitly
-    pnl, _ = risk_array(book, rules, inputs, vol.vol, moves, flat, skip=vol.bad, n_threads=nt)
+    pnl, _ = risk_array(book, rules, inputs, vol.vol, moves, flat, skip=vol.bad, n_threads=nt,
+                        value0=value0)
     return np.ascontiguousarray(np.nan_to_num(pnl, nan=0.0))
 
 
@@ -344,8 +346,9 @@ def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None):
                                                                     errors)
     layout = Layout(book, groups, rejected, nt)
     sets = []
+    value0 = None       # V_0 is the same under every set: priced with the first only
     for ss in rules.scenario_sets:
-        pnl, value0, market = set_risk_array(book, rules, inputs, vol, groups, ss, nt)
+        pnl, value0, market = set_risk_array(book, rules, inputs, vol, groups, ss, nt, value0)
         if not sets:
             per_unit, long_cap = _minimum_rule(rules, inputs, value0)
         res = _core.margin_aggregate(*layout.args(), pnl, per_unit, long_cap, False, False, nt)
@@ -353,7 +356,7 @@ def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None):
                      "labels": scenario_labels(market, ss)})
     concentration = None
     if rules.concentration is not None:
-        pnl = concentration_risk_array(book, rules, inputs, vol, nt)
+        pnl = concentration_risk_array(book, rules, inputs, vol, nt, value0)
         concentration = _core.margin_concentration(*layout.args(), pnl,
                                                    rules.concentration.largest, nt)
     status = np.where(rejected, "rejected", "ok").astype(object)
@@ -375,10 +378,11 @@ def risk_arrays(book, rules="finra-cpm", n_threads=None, errors=None):
     und = inputs["und_code"]
     g = groups.of_underlying[und] if und.size else und
     frames = []
+    value0 = None
     for ss in rules.scenario_sets:
         moves, market = class_moves(groups, book, ss)
         pnl, value0 = risk_array(book, rules, inputs, vol.vol, moves, ss, skip=vol.bad,
-                                 n_threads=nt)
+                                 n_threads=nt, value0=value0)
         n_sc = ss.n_scenarios
         n_vols = len(ss.vol_shifts)
         move_idx = np.arange(n_sc) // n_vols

@@ -167,17 +167,16 @@ class WhatIf:
         the class rank and group; and the groups' market moves of every set."""
         rules = self.rules
         pnl, markets = [], []
+        v0 = None           # priced with the first set, passed on
         for ss in rules.scenario_sets:
-            risk, value0, market = set_risk_array(book, rules, inputs, vol, self._groups, ss, nt)
+            risk, v0, market = set_risk_array(book, rules, inputs, vol, self._groups, ss, nt, v0)
             pnl.append(risk)
             markets.append(market)
-            if len(pnl) == 1:
-                v0 = value0
         per_unit, long_cap = _minimum_rule(rules, inputs, v0)
         und = inputs["und_code"]
         priced = {"_pnl": pnl, "value0": v0, "_per_unit": per_unit, "_long_cap": long_cap,
                   "_concentration": (None if rules.concentration is None else
-                                     concentration_risk_array(book, rules, inputs, vol, nt)),
+                                     concentration_risk_array(book, rules, inputs, vol, nt, v0)),
                   "_rank_of_instrument": self._class_rank[und],
                   "_group_of_instrument": self._groups.of_underlying[und].astype(np.int64),
                   "_vol_bad": vol.bad,
