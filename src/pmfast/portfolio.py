@@ -97,19 +97,23 @@ def _minimum_rule(rules, inputs, value0):
     return np.ascontiguousarray(per_unit), np.ascontiguousarray(cap)
 
 
-def _vol_errors(book, vol, rejected_before):
-    """Accounts holding an option whose volatility cannot be found -> rows of errors."""
-    ids = _np(book.instruments.column("instrument")).astype(str)
-    pos = book.positions
-    acct = _np(pos.column("account_code"))
-    inst = _np(pos.column("instrument_code"))
-    hit = vol.bad[inst] & ~rejected_before[acct]
-    frame = pd.DataFrame({"account": book.account_ids[acct[hit]], "table": "instruments",
+def _vol_errors(book, vol, rejected_before, ids):
+    """Accounts holding an option whose volatility cannot be found -> rows of errors.
+    ``ids``: instrument ids (str), only read when some volatility is bad."""
+    if vol.bad.any():
+        pos = book.positions
+        acct = _np(pos.column("account_code"))
+        inst = _np(pos.column("instrument_code"))
+        hit = vol.bad[inst] & ~rejected_before[acct]
+        acct, inst = acct[hit], inst[hit]
+    else:       # the usual case: no per-position gathers
+        acct = inst = np.zeros(0, dtype=np.int64)
+    frame = pd.DataFrame({"account": book.account_ids[acct], "table": "instruments",
                           "column": "implied_vol",
                           "reason": [f"instruments.implied_vol: {VOL_REASON} (instrument "
-                                     f"{format_ids([i])})" for i in ids[inst[hit]]]})
+                                     f"{format_ids([i])})" for i in ids[inst]]})
     rejected = np.zeros(book.n_accounts, dtype=bool)
-    rejected[acct[hit]] = True
+    rejected[acct] = True
     return frame.drop_duplicates(), rejected
 
 
@@ -277,11 +281,12 @@ def _prepare(book, rules, n_threads, errors):
     inputs = instrument_inputs(book, rules)
     vol = solve_volatility(book, rules, inputs, n_threads=nt)
     rejected = book.rejected.copy()
-    vol_errors, vol_rejected = _vol_errors(book, vol, rejected)
+    ids = (_np(book.instruments.column("instrument")).astype(str) if vol.bad.any() else
+           np.zeros(0, dtype=str))
+    vol_errors, vol_rejected = _vol_errors(book, vol, rejected, ids)
     if errors == "raise" and vol.bad.any():
-        ids = _np(book.instruments.column("instrument")).astype(str)[vol.bad]
         raise InputError(f"instruments.implied_vol: {VOL_REASON} for instrument(s) "
-                         f"{format_ids(ids)}")
+                         f"{format_ids(ids[vol.bad])}")
     rejected |= vol_rejected
     all_errors = pd.concat([book.errors, vol_errors], ignore_index=True)[ERROR_COLUMNS]
     groups = build_groups(book, rules)
