@@ -197,16 +197,19 @@ class PortfolioMargin:
             layout, groups = self._layout, self._groups
             frames = []
             g = layout.group_of_row
+            # the same under every scenario set: looked up once
+            account = self.book.account_ids[layout.account_of_group_row]
+            name = groups.names[g]
+            kind = np.where(groups.is_product_group[g], "product_group", "class")
+            offset, down, up = groups.offset[g], groups.down[g], groups.up[g]
             for s in self._sets:
                 res = s["res"]
                 frame = pd.DataFrame({
-                    "account": self.book.account_ids[layout.account_of_group_row],
-                    "group": groups.names[g],
-                    "group_kind": np.where(groups.is_product_group[g], "product_group", "class"),
+                    "account": account, "group": name, "group_kind": kind,
                     "requirement": res["group_requirement"], "risk": res["group_risk"],
                     "minimum": res["group_minimum"],
                     "worst_scenario": s["labels"][g, res["group_worst"]] if len(g) else [],
-                    "offset": groups.offset[g], "down": groups.down[g], "up": groups.up[g]})
+                    "offset": offset, "down": down, "up": up})
                 frame.loc[frame["risk"] <= 0, "worst_scenario"] = None
                 if len(self._sets) > 1:
                     frame.insert(3, "scenario_set", s["set"].name)
@@ -248,14 +251,15 @@ class PortfolioMargin:
         layout, groups = self._layout, self._groups
         frames = []
         g = layout.group_of_row[rows]
+        account = self.book.account_ids[layout.account_of_group_row[rows]]
+        name = groups.names[g]
         for s, net in zip(self._sets, self._group_net(rows)):
             n_sc = net.shape[1]
             ss = s["set"]
             n_vols = len(ss.vol_shifts)
             frame = pd.DataFrame({
-                "account": np.repeat(self.book.account_ids[layout.account_of_group_row[rows]],
-                                     n_sc),
-                "group": np.repeat(groups.names[g], n_sc),
+                "account": np.repeat(account, n_sc),
+                "group": np.repeat(name, n_sc),
                 "scenario": s["labels"][g].ravel() if len(g) else [],
                 "move": s["market"][g][:, np.arange(n_sc) // n_vols].ravel() if len(g) else [],
                 "vol_shift": np.tile(np.tile(ss.vol_shifts, ss.n_moves), len(g)),
@@ -381,7 +385,9 @@ def risk_arrays(book, rules="finra-cpm", n_threads=None, errors=None):
     ins = book.instruments
     ids = _np(ins.column("instrument")).astype(str)
     und = inputs["und_code"]
+    underlying = _np(ins.column("underlying")).astype(str)
     g = groups.of_underlying[und] if und.size else und
+    name = groups.names[g]
     frames = []
     value0 = None
     for ss in rules.scenario_sets:
@@ -394,8 +400,8 @@ def risk_arrays(book, rules="finra-cpm", n_threads=None, errors=None):
         labels = scenario_labels(market, ss)
         frames.append(pd.DataFrame({
             "instrument": np.repeat(ids, n_sc),
-            "underlying": np.repeat(_np(ins.column("underlying")).astype(str), n_sc),
-            "group": np.repeat(groups.names[g], n_sc),
+            "underlying": np.repeat(underlying, n_sc),
+            "group": np.repeat(name, n_sc),
             "scenario_set": ss.name,
             "scenario": labels[g].ravel() if len(g) else [],
             "market_move": market[g][:, move_idx].ravel() if len(g) else [],
