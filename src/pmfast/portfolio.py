@@ -30,11 +30,12 @@ class Layout:
             keep = ~rejected[acct]
             acct, inst, qty = acct[keep], inst[keep], qty[keep]
         und_code = _np(book.instruments.column("underlying_code")).astype(np.int32, copy=False)
-        n_groups_total = len(groups.of_underlying)
+        n_underlyings = len(groups.of_underlying)
         # classes ranked by (group, class): sorting by (account, rank) sorts by all three
-        cls_order = np.lexsort((np.arange(n_groups_total), groups.of_underlying))
-        rank = np.empty(len(cls_order), dtype=np.int32)
-        rank[cls_order] = np.arange(len(cls_order), dtype=np.int32)
+        cls_order = np.lexsort((np.arange(n_underlyings), groups.of_underlying))
+        rank = np.empty(n_underlyings, dtype=np.int32)
+        rank[cls_order] = np.arange(n_underlyings, dtype=np.int32)
+        self.class_rank = rank      # int32 per underlying (WhatIf orders its slices by it)
         cls = und_code[inst] if inst.size else np.zeros(0, np.int32)
         cls_rank = rank[cls] if cls.size else cls
         n = cls.size

@@ -143,10 +143,8 @@ class WhatIf:
         self._rejected = rejected
         self._groups = groups
         self._layout = Layout(book, groups, rejected)
-        # classes ranked by (group, class), the layout's order
-        n_und = len(groups.of_underlying)
-        self._class_rank = np.empty(n_und, dtype=np.int64)
-        self._class_rank[np.lexsort((np.arange(n_und), groups.of_underlying))] = np.arange(n_und)
+        # classes ranked by (group, class), the layout's order (int64: keys are rank x 2**31)
+        self._class_rank = self._layout.class_rank.astype(np.int64)
         priced, markets = self._price(book, inputs, vol, nt)
         for name, value in priced.items():
             setattr(self, name, value)
