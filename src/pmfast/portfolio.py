@@ -118,6 +118,24 @@ def _vol_errors(book, vol, rejected_before, ids):
     return frame.drop_duplicates(), rejected
 
 
+def binding_names(rules):
+    """Names of the requirements an account's margin is the largest of, in tie-break order:
+    the scenario sets as the rule set lists them, then the concentration overlay."""
+    return tuple(ss.name for ss in rules.scenario_sets) + (
+        ("concentration",) if rules.concentration is not None else ())
+
+
+def binding(requirements):
+    """Index (into ``binding_names``) of the binding requirement along the last axis: the
+    largest, the first on ties. Shared by ``PortfolioMargin.accounts`` and ``WhatIf``."""
+    return np.argmax(requirements, axis=-1)
+
+
+def concentration_label(rules):
+    """``worst_scenario`` of an account whose concentration overlay binds."""
+    return f"concentration ±{rules.concentration.large_move * 100:g}%"
+
+
 def _concentration_set(rules):
     c = rules.concentration
     return np.array([-c.large_move, c.large_move, -c.other_move, c.other_move])
@@ -149,7 +167,7 @@ class PortfolioMargin:
         candidates = reqs
         if concentration is not None:
             candidates = np.column_stack([reqs, concentration])
-        binding = np.argmax(candidates, axis=1) if len(candidates) else np.zeros(0, int)
+        bind = binding(candidates) if len(candidates) else np.zeros(0, int)
         requirement = candidates.max(axis=1) if len(candidates) else np.zeros(0)
         n_sets = len(self._sets)
         risk = np.empty(book.n_accounts)
@@ -158,7 +176,7 @@ class PortfolioMargin:
         worst_group = np.full(book.n_accounts, None, dtype=object)
         for k, s in enumerate(self._sets):
             res = s["res"]
-            sel = binding == k
+            sel = bind == k
             risk[sel] = res["account_risk"][sel]
             minimum[sel] = res["account_minimum"][sel]
             g = res["account_worst_group"]
@@ -167,10 +185,10 @@ class PortfolioMargin:
             worst[has] = s["labels"][layout.group_of_row[rows], res["group_worst"][rows]]
             worst_group[has] = groups.names[layout.group_of_row[rows]]
         if concentration is not None:
-            sel = binding == n_sets
+            sel = bind == n_sets
             risk[sel] = concentration[sel]
             minimum[sel] = self._sets[0]["res"]["account_minimum"][sel]
-            worst[sel] = f"concentration ±{self.rules.concentration.large_move * 100:g}%"
+            worst[sel] = concentration_label(self.rules)
         out = {"account": book.account_ids, "requirement": requirement, "risk": risk,
                "minimum": minimum, "worst_scenario": worst, "worst_group": worst_group,
                "status": self._status, "positions": layout.positions_per_account}
@@ -179,8 +197,7 @@ class PortfolioMargin:
                 out[f"{s['set'].name}_requirement"] = reqs[:, k]
             if concentration is not None:
                 out["concentration"] = concentration
-            names = [s["set"].name for s in self._sets] + ["concentration"]
-            out["binding"] = np.array(names, dtype=object)[binding]
+            out["binding"] = np.array(binding_names(self.rules), dtype=object)[bind]
         frame = pd.DataFrame(out)
         bad = self._rejected
         numeric = [c for c in frame.columns if frame[c].dtype.kind == "f"]

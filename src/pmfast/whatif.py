@@ -21,8 +21,9 @@ import numpy as np
 
 from pmfast import _core
 from pmfast.errors import InputError
-from pmfast.portfolio import (VOL_REASON, Layout, _minimum_rule, _prepare,
-                              concentration_risk_array, set_risk_array)
+from pmfast.portfolio import (VOL_REASON, Layout, _minimum_rule, _prepare, binding,
+                              binding_names, concentration_label, concentration_risk_array,
+                              set_risk_array)
 from pmfast.scenarios import _np, instrument_inputs, scenario_labels, solve_volatility
 from pmfast.schema import format_ids
 
@@ -149,11 +150,9 @@ class WhatIf:
         for name, value in priced.items():
             setattr(self, name, value)
         self._labels = [scenario_labels(m, ss) for m, ss in zip(markets, rules.scenario_sets)]
-        self._set_names = tuple(ss.name for ss in rules.scenario_sets) + (
-            ("concentration",) if rules.concentration is not None else ())
+        self._set_names = binding_names(rules)
         if rules.concentration is not None:
-            self._concentration_label = (
-                f"concentration ±{rules.concentration.large_move * 100:g}%")
+            self._concentration_label = concentration_label(rules)
         self._instrument_code = {name: k for k, name in enumerate(self._instrument_ids.tolist())}
         self._account_code = {name: k for k, name in enumerate(book.account_ids.tolist())}
         self._slices = {}
@@ -434,7 +433,7 @@ class WhatIf:
         if self._concentration is not None:
             reqs.append(float(_core.margin_concentration(
                 *lay, self._concentration, self.rules.concentration.largest, 1)[0]))
-        k = max(range(len(reqs)), key=reqs.__getitem__)      # first on ties
+        k = int(binding(reqs))
         by_set = dict(zip(self._set_names, reqs))
         if k == len(results):
             return AccountMargin(account, reqs[k], reqs[k],
