@@ -145,7 +145,7 @@ class PortfolioMargin:
     """Result of ``portfolio_margin``: ``accounts``, ``groups``, ``scenarios``, ``errors``."""
 
     def __init__(self, book, rules, layout, groups, sets, concentration, rejected, errors,
-                 status, minimum, n_threads):
+                 minimum, n_threads):
         self.book = book
         self.rules = rules
         self.errors = errors
@@ -153,7 +153,6 @@ class PortfolioMargin:
         self._groups = groups
         self._sets = sets
         self._rejected = rejected
-        self._status = status
         self._per_unit, self._long_cap = minimum
         self._nt = n_threads
         self.accounts = self._accounts_frame(concentration)
@@ -191,7 +190,8 @@ class PortfolioMargin:
             worst[sel] = concentration_label(self.rules)
         out = {"account": book.account_ids, "requirement": requirement, "risk": risk,
                "minimum": minimum, "worst_scenario": worst, "worst_group": worst_group,
-               "status": self._status, "positions": layout.positions_per_account}
+               "status": np.where(self._rejected, "rejected", "ok").astype(object),
+               "positions": layout.positions_per_account}
         if n_sets > 1 or concentration is not None:
             for k, s in enumerate(self._sets):
                 out[f"{s['set'].name}_requirement"] = reqs[:, k]
@@ -386,9 +386,8 @@ def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None):
         pnl = concentration_risk_array(book, rules, inputs, vol, nt, value0)
         concentration = _core.margin_concentration(*layout.args(), pnl,
                                                    rules.concentration.largest, nt)
-    status = np.where(rejected, "rejected", "ok").astype(object)
     return PortfolioMargin(book, rules, layout, groups, sets, concentration, rejected,
-                           all_errors, status, (per_unit, long_cap), nt)
+                           all_errors, (per_unit, long_cap), nt)
 
 
 def risk_arrays(book, rules="finra-cpm", n_threads=None, errors=None):

@@ -80,7 +80,7 @@ class WhatIfResult:
 class _Slice:
     """One account's netted positions in the batch layout's order, as a one-account layout."""
     __slots__ = ("instrument", "quantity", "key", "class_start", "class_rank", "group_start",
-                 "account_start", "group", "group_offset")
+                 "group", "group_offset")
 
     def __init__(self, instrument, quantity, key, class_start, class_rank, group_start, group,
                  group_offset):
@@ -90,17 +90,19 @@ class _Slice:
         self.class_start = class_start      # int64 CSR into positions
         self.class_rank = class_rank        # int64 rank of each class row (ascending)
         self.group_start = group_start      # int64 CSR into class rows
-        self.account_start = np.array([0, len(group)], dtype=np.int64)
         self.group = group                  # group index of each group row (ascending)
         self.group_offset = group_offset    # float64 offset of each group row
 
-    def with_quantity(self, quantity):
-        """The same layout with other quantities (arrays shared, never written)."""
+    @property
+    def account_start(self):
+        """CSR of the one account into the group rows: all of them."""
+        return np.array([0, len(self.group)], dtype=np.int64)
+
+    def replace(self, **changes):
+        """A slice with some fields changed, the others shared (arrays are never written)."""
         out = _Slice.__new__(_Slice)
-        out.instrument, out.quantity, out.key = self.instrument, quantity, self.key
-        out.class_start, out.class_rank = self.class_start, self.class_rank
-        out.group_start, out.account_start = self.group_start, self.account_start
-        out.group, out.group_offset = self.group, self.group_offset
+        for name in _Slice.__slots__:
+            setattr(out, name, changes[name] if name in changes else getattr(self, name))
         return out
 
 
@@ -378,7 +380,7 @@ class WhatIf:
                 qty[j] += q
             else:
                 new.append((key, code, q))
-        out = sl.with_quantity(qty)
+        out = sl.replace(quantity=qty)
         for key, code, q in new:
             out = self._insert(out, key, code, q)
         return out
@@ -391,33 +393,24 @@ class WhatIf:
         j = int(np.searchsorted(sl.key, key))
         rank = key // _KEY_STRIDE
         ci = int(np.searchsorted(sl.class_rank, rank))
-        out = _Slice.__new__(_Slice)
-        out.key = np.concatenate((sl.key[:j], [key], sl.key[j:]))
-        out.instrument = np.concatenate((sl.instrument[:j], [code], sl.instrument[j:])).astype(
-            np.int32, copy=False)
-        out.quantity = np.concatenate((sl.quantity[:j], [q], sl.quantity[j:]))
+        new = {"key": np.concatenate((sl.key[:j], [key], sl.key[j:])),
+               "instrument": np.concatenate((sl.instrument[:j], [code],
+                                             sl.instrument[j:])).astype(np.int32, copy=False),
+               "quantity": np.concatenate((sl.quantity[:j], [q], sl.quantity[j:]))}
         cs, gs = sl.class_start, sl.group_start
         if ci < len(sl.class_rank) and sl.class_rank[ci] == rank:     # class already held
-            out.class_start = np.concatenate((cs[:ci + 1], cs[ci + 1:] + 1))
-            out.class_rank = sl.class_rank
-            out.group_start, out.group, out.group_offset = gs, sl.group, sl.group_offset
-            out.account_start = sl.account_start
-            return out
-        out.class_start = np.concatenate((cs[:ci + 1], cs[ci:] + 1))
-        out.class_rank = np.concatenate((sl.class_rank[:ci], [rank], sl.class_rank[ci:]))
+            return sl.replace(class_start=np.concatenate((cs[:ci + 1], cs[ci + 1:] + 1)), **new)
+        new["class_start"] = np.concatenate((cs[:ci + 1], cs[ci:] + 1))
+        new["class_rank"] = np.concatenate((sl.class_rank[:ci], [rank], sl.class_rank[ci:]))
         group = int(self._group_of_instrument[code])
         gi = int(np.searchsorted(sl.group, group))
         if gi < len(sl.group) and sl.group[gi] == group:               # group already held
-            out.group_start = np.concatenate((gs[:gi + 1], gs[gi + 1:] + 1))
-            out.group, out.group_offset = sl.group, sl.group_offset
-            out.account_start = sl.account_start
-            return out
-        out.group_start = np.concatenate((gs[:gi + 1], gs[gi:] + 1))
-        out.group = np.concatenate((sl.group[:gi], [group], sl.group[gi:]))
-        out.group_offset = np.concatenate((sl.group_offset[:gi], [self._groups.offset[group]],
-                                           sl.group_offset[gi:]))
-        out.account_start = np.array([0, len(out.group)], dtype=np.int64)
-        return out
+            return sl.replace(group_start=np.concatenate((gs[:gi + 1], gs[gi + 1:] + 1)), **new)
+        new["group_start"] = np.concatenate((gs[:gi + 1], gs[gi:] + 1))
+        new["group"] = np.concatenate((sl.group[:gi], [group], sl.group[gi:]))
+        new["group_offset"] = np.concatenate((sl.group_offset[:gi], [self._groups.offset[group]],
+                                              sl.group_offset[gi:]))
+        return sl.replace(**new)
 
     # -- aggregation -----------------------------------------------------------------------------
     def _margin(self, account, sl):
