@@ -145,7 +145,7 @@ class WhatIf:
         self.errors = all_errors
         self._rejected = rejected
         self._groups = groups
-        self._layout = Layout(book, groups, rejected)
+        self._layout = Layout(book, groups, rejected, nt)
         # classes ranked by (group, class), the layout's order (int64: keys are rank x 2**31)
         self._class_rank = self._layout.class_rank.astype(np.int64)
         priced, markets = self._price(book, inputs, vol, nt)
