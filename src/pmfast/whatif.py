@@ -86,7 +86,7 @@ class _Slice:
                  group_offset):
         self.instrument = instrument        # int32 risk-array rows, sorted by key
         self.quantity = quantity            # float64 net quantities
-        self.key = key                      # int64 class rank x n_instruments + instrument
+        self.key = key                      # int64 class rank x _KEY_STRIDE (2**31) + instrument
         self.class_start = class_start      # int64 CSR into positions
         self.class_rank = class_rank        # int64 rank of each class row (ascending)
         self.group_start = group_start      # int64 CSR into class rows
