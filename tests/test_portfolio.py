@@ -213,3 +213,43 @@ def test_symbol_override_only_widens_a_stand_alone_class(override, expected):
     rules = pmfast.RuleSet(overrides={"X": override})
     assert requirement(book, rules=rules)["A"] == pytest.approx(expected, rel=1e-12)
     assert twin.portfolio_margin(book, rules)["requirement"].iloc[0] == pytest.approx(expected)
+
+
+def test_scenario_pnl_agrees_with_group_risk_and_worst_scenario():
+    """The long table's P&L is recomputed on demand (the batch keeps only the per-group
+    results): each group's worst scenario there is the batch's risk and worst label."""
+    book = pmfast.generate(accounts=60, seed=9, as_book=True)
+    for rules in ("finra-cpm", "house"):
+        pm = pmfast.portfolio_margin(book, rules=rules)
+        keys = ["account", "group"] + (["scenario_set"] if "scenario_set" in pm.groups else [])
+        for sc in (pm.scenarios, pm.scenarios_for(list(book.account_ids[[3, 17, 40]]))):
+            worst = sc.loc[sc.groupby(keys, sort=False)["pnl"].idxmin()]
+            merged = worst.merge(pm.groups, on=keys, validate="one_to_one")
+            assert len(merged) == len(worst) > 0
+            hit = merged["risk"] > 0
+            assert hit.sum() > 3
+            np.testing.assert_array_equal(-merged.loc[hit, "pnl"], merged.loc[hit, "risk"])
+            assert (merged.loc[hit, "scenario"] == merged.loc[hit, "worst_scenario"]).all()
+
+
+def test_value0_passed_on_gives_the_same_risk_array():
+    """V_0 is priced once (first scenario set) and passed on: every later set's risk array
+    and V_0 equal those of a call that reprices today's values itself."""
+    from pmfast.rules import RuleSet
+    from pmfast.scenarios import (build_groups, class_moves, instrument_inputs, risk_array,
+                                  solve_volatility)
+    book = pmfast.generate(accounts=40, seed=4, as_book=True)
+    rules = RuleSet.load("house")
+    inputs = instrument_inputs(book, rules)
+    vol = solve_volatility(book, rules, inputs)
+    groups = build_groups(book, rules)
+    first = None
+    for ss in rules.scenario_sets:
+        moves, _ = class_moves(groups, book, ss)
+        own = risk_array(book, rules, inputs, vol.vol, moves, ss, skip=vol.bad)
+        if first is None:
+            first = own[1]
+            assert np.isfinite(first).sum() > 10 and (inputs["model"] == 0).any()
+        passed = risk_array(book, rules, inputs, vol.vol, moves, ss, skip=vol.bad, value0=first)
+        np.testing.assert_array_equal(passed[0], own[0])
+        np.testing.assert_array_equal(passed[1], own[1])

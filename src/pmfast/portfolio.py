@@ -30,11 +30,12 @@ class Layout:
             keep = ~rejected[acct]
             acct, inst, qty = acct[keep], inst[keep], qty[keep]
         und_code = _np(book.instruments.column("underlying_code")).astype(np.int32, copy=False)
-        n_groups_total = len(groups.of_underlying)
+        n_underlyings = len(groups.of_underlying)
         # classes ranked by (group, class): sorting by (account, rank) sorts by all three
-        cls_order = np.lexsort((np.arange(n_groups_total), groups.of_underlying))
-        rank = np.empty(len(cls_order), dtype=np.int32)
-        rank[cls_order] = np.arange(len(cls_order), dtype=np.int32)
+        cls_order = np.lexsort((np.arange(n_underlyings), groups.of_underlying))
+        rank = np.empty(n_underlyings, dtype=np.int32)
+        rank[cls_order] = np.arange(n_underlyings, dtype=np.int32)
+        self.class_rank = rank      # int32 per underlying (WhatIf orders its slices by it)
         cls = und_code[inst] if inst.size else np.zeros(0, np.int32)
         cls_rank = rank[cls] if cls.size else cls
         n = cls.size
@@ -76,6 +77,15 @@ class Layout:
                 self.account_start, self.group_offset)
 
 
+def _ranges(start, which):
+    """Rows ``start[w]:start[w + 1]`` of every ``w`` in ``which``, concatenated, and the CSR
+    offsets of those runs (a sub-layout's ``*_start``)."""
+    lo, hi = start[which], start[np.asarray(which) + 1]
+    offsets = np.r_[0, np.cumsum(hi - lo)].astype(np.int64)
+    idx = np.arange(offsets[-1], dtype=np.int64) + np.repeat(lo - offsets[:-1], hi - lo)
+    return idx, offsets
+
+
 def _minimum_rule(rules, inputs, value0):
     """Per unit of |quantity|: the per-contract minimum (0 for shares) and the long-option cap
     (market value per contract, the model value where the option has no price; NaN: no cap)."""
@@ -88,20 +98,42 @@ def _minimum_rule(rules, inputs, value0):
     return np.ascontiguousarray(per_unit), np.ascontiguousarray(cap)
 
 
-def _vol_errors(book, vol, rejected_before):
-    """Accounts holding an option whose volatility cannot be found -> rows of errors."""
-    ids = _np(book.instruments.column("instrument")).astype(str)
-    pos = book.positions
-    acct = _np(pos.column("account_code"))
-    inst = _np(pos.column("instrument_code"))
-    hit = vol.bad[inst] & ~rejected_before[acct]
-    frame = pd.DataFrame({"account": book.account_ids[acct[hit]], "table": "instruments",
+def _vol_errors(book, vol, rejected_before, ids):
+    """Accounts holding an option whose volatility cannot be found -> rows of errors.
+    ``ids``: instrument ids (str), only read when some volatility is bad."""
+    if vol.bad.any():
+        pos = book.positions
+        acct = _np(pos.column("account_code"))
+        inst = _np(pos.column("instrument_code"))
+        hit = vol.bad[inst] & ~rejected_before[acct]
+        acct, inst = acct[hit], inst[hit]
+    else:       # the usual case: no per-position gathers
+        acct = inst = np.zeros(0, dtype=np.int64)
+    frame = pd.DataFrame({"account": book.account_ids[acct], "table": "instruments",
                           "column": "implied_vol",
                           "reason": [f"instruments.implied_vol: {VOL_REASON} (instrument "
-                                     f"{format_ids([i])})" for i in ids[inst[hit]]]})
+                                     f"{format_ids([i])})" for i in ids[inst]]})
     rejected = np.zeros(book.n_accounts, dtype=bool)
-    rejected[acct[hit]] = True
+    rejected[acct] = True
     return frame.drop_duplicates(), rejected
+
+
+def binding_names(rules):
+    """Names of the requirements an account's margin is the largest of, in tie-break order:
+    the scenario sets as the rule set lists them, then the concentration overlay."""
+    return tuple(ss.name for ss in rules.scenario_sets) + (
+        ("concentration",) if rules.concentration is not None else ())
+
+
+def binding(requirements):
+    """Index (into ``binding_names``) of the binding requirement along the last axis: the
+    largest, the first on ties. Shared by ``PortfolioMargin.accounts`` and ``WhatIf``."""
+    return np.argmax(requirements, axis=-1)
+
+
+def concentration_label(rules):
+    """``worst_scenario`` of an account whose concentration overlay binds."""
+    return f"concentration ±{rules.concentration.large_move * 100:g}%"
 
 
 def _concentration_set(rules):
@@ -113,7 +145,7 @@ class PortfolioMargin:
     """Result of ``portfolio_margin``: ``accounts``, ``groups``, ``scenarios``, ``errors``."""
 
     def __init__(self, book, rules, layout, groups, sets, concentration, rejected, errors,
-                 status):
+                 minimum, n_threads):
         self.book = book
         self.rules = rules
         self.errors = errors
@@ -121,7 +153,8 @@ class PortfolioMargin:
         self._groups = groups
         self._sets = sets
         self._rejected = rejected
-        self._status = status
+        self._per_unit, self._long_cap = minimum
+        self._nt = n_threads
         self.accounts = self._accounts_frame(concentration)
         self._groups_frame = None
         self._scenarios_frame = None
@@ -133,7 +166,7 @@ class PortfolioMargin:
         candidates = reqs
         if concentration is not None:
             candidates = np.column_stack([reqs, concentration])
-        binding = np.argmax(candidates, axis=1) if len(candidates) else np.zeros(0, int)
+        bind = binding(candidates) if len(candidates) else np.zeros(0, int)
         requirement = candidates.max(axis=1) if len(candidates) else np.zeros(0)
         n_sets = len(self._sets)
         risk = np.empty(book.n_accounts)
@@ -142,7 +175,7 @@ class PortfolioMargin:
         worst_group = np.full(book.n_accounts, None, dtype=object)
         for k, s in enumerate(self._sets):
             res = s["res"]
-            sel = binding == k
+            sel = bind == k
             risk[sel] = res["account_risk"][sel]
             minimum[sel] = res["account_minimum"][sel]
             g = res["account_worst_group"]
@@ -151,20 +184,20 @@ class PortfolioMargin:
             worst[has] = s["labels"][layout.group_of_row[rows], res["group_worst"][rows]]
             worst_group[has] = groups.names[layout.group_of_row[rows]]
         if concentration is not None:
-            sel = binding == n_sets
+            sel = bind == n_sets
             risk[sel] = concentration[sel]
             minimum[sel] = self._sets[0]["res"]["account_minimum"][sel]
-            worst[sel] = f"concentration ±{self.rules.concentration.large_move * 100:g}%"
+            worst[sel] = concentration_label(self.rules)
         out = {"account": book.account_ids, "requirement": requirement, "risk": risk,
                "minimum": minimum, "worst_scenario": worst, "worst_group": worst_group,
-               "status": self._status, "positions": layout.positions_per_account}
+               "status": np.where(self._rejected, "rejected", "ok").astype(object),
+               "positions": layout.positions_per_account}
         if n_sets > 1 or concentration is not None:
             for k, s in enumerate(self._sets):
                 out[f"{s['set'].name}_requirement"] = reqs[:, k]
             if concentration is not None:
                 out["concentration"] = concentration
-            names = [s["set"].name for s in self._sets] + ["concentration"]
-            out["binding"] = np.array(names, dtype=object)[binding]
+            out["binding"] = np.array(binding_names(self.rules), dtype=object)[bind]
         frame = pd.DataFrame(out)
         bad = self._rejected
         numeric = [c for c in frame.columns if frame[c].dtype.kind == "f"]
@@ -182,16 +215,19 @@ class PortfolioMargin:
             layout, groups = self._layout, self._groups
             frames = []
             g = layout.group_of_row
+            # the same under every scenario set: looked up once
+            account = self.book.account_ids[layout.account_of_group_row]
+            name = groups.names[g]
+            kind = np.where(groups.is_product_group[g], "product_group", "class")
+            offset, down, up = groups.offset[g], groups.down[g], groups.up[g]
             for s in self._sets:
                 res = s["res"]
                 frame = pd.DataFrame({
-                    "account": self.book.account_ids[layout.account_of_group_row],
-                    "group": groups.names[g],
-                    "group_kind": np.where(groups.is_product_group[g], "product_group", "class"),
+                    "account": account, "group": name, "group_kind": kind,
                     "requirement": res["group_requirement"], "risk": res["group_risk"],
                     "minimum": res["group_minimum"],
                     "worst_scenario": s["labels"][g, res["group_worst"]] if len(g) else [],
-                    "offset": groups.offset[g], "down": groups.down[g], "up": groups.up[g]})
+                    "offset": offset, "down": down, "up": up})
                 frame.loc[frame["risk"] <= 0, "worst_scenario"] = None
                 if len(self._sets) > 1:
                     frame.insert(3, "scenario_set", s["set"].name)
@@ -213,19 +249,35 @@ class PortfolioMargin:
         wanted = np.isin(self.book.account_ids, np.asarray(accounts, dtype=str))
         return self._scenario_rows(np.flatnonzero(wanted[self._layout.account_of_group_row]))
 
+    def _group_net(self, rows):
+        """Net P&L after offsets of the given group rows under each scenario set, recomputed
+        on demand: the batch does not keep it ([group rows x scenarios] per set is the largest
+        output and only this long table reads it). The group rows are aggregated as a
+        one-account layout; a group's net depends on its own positions only."""
+        lay = self._layout
+        if isinstance(rows, slice):
+            args = lay.args()
+        else:
+            cls, group_start = _ranges(lay.group_start, rows)
+            pos, class_start = _ranges(lay.class_start, cls)
+            args = (lay.instrument[pos], lay.quantity[pos], class_start, group_start,
+                    np.array([0, len(rows)], dtype=np.int64), lay.group_offset[rows])
+        return [_core.margin_aggregate(*args, s["pnl"], self._per_unit, self._long_cap, False,
+                                       True, self._nt)["group_net"] for s in self._sets]
+
     def _scenario_rows(self, rows):
         layout, groups = self._layout, self._groups
         frames = []
         g = layout.group_of_row[rows]
-        for s in self._sets:
-            net = s["res"]["group_net"][rows]
+        account = self.book.account_ids[layout.account_of_group_row[rows]]
+        name = groups.names[g]
+        for s, net in zip(self._sets, self._group_net(rows)):
             n_sc = net.shape[1]
             ss = s["set"]
             n_vols = len(ss.vol_shifts)
             frame = pd.DataFrame({
-                "account": np.repeat(self.book.account_ids[layout.account_of_group_row[rows]],
-                                     n_sc),
-                "group": np.repeat(groups.names[g], n_sc),
+                "account": np.repeat(account, n_sc),
+                "group": np.repeat(name, n_sc),
                 "scenario": s["labels"][g].ravel() if len(g) else [],
                 "move": s["market"][g][:, np.arange(n_sc) // n_vols].ravel() if len(g) else [],
                 "vol_shift": np.tile(np.tile(ss.vol_shifts, ss.n_moves), len(g)),
@@ -251,33 +303,36 @@ def _prepare(book, rules, n_threads, errors):
     inputs = instrument_inputs(book, rules)
     vol = solve_volatility(book, rules, inputs, n_threads=nt)
     rejected = book.rejected.copy()
-    vol_errors, vol_rejected = _vol_errors(book, vol, rejected)
+    ids = (_np(book.instruments.column("instrument")).astype(str) if vol.bad.any() else
+           np.zeros(0, dtype=str))
+    vol_errors, vol_rejected = _vol_errors(book, vol, rejected, ids)
     if errors == "raise" and vol.bad.any():
-        ids = _np(book.instruments.column("instrument")).astype(str)[vol.bad]
         raise InputError(f"instruments.implied_vol: {VOL_REASON} for instrument(s) "
-                         f"{format_ids(ids)}")
+                         f"{format_ids(ids[vol.bad])}")
     rejected |= vol_rejected
     all_errors = pd.concat([book.errors, vol_errors], ignore_index=True)[ERROR_COLUMNS]
     groups = build_groups(book, rules)
     return rules, nt, inputs, vol, rejected, all_errors, groups
 
 
-def set_risk_array(book, rules, inputs, vol, groups, scenario_set, nt):
+def set_risk_array(book, rules, inputs, vol, groups, scenario_set, nt, value0=None):
     """Risk array of one scenario set as the aggregation takes it (rows of options whose
     volatility is bad zeroed: no margined account holds them), V_0, and the groups' market
-    moves. Shared with ``pmfast.WhatIf``."""
+    moves. ``value0``: V_0 from an earlier set (not repriced). Shared with ``pmfast.WhatIf``."""
     moves, market = class_moves(groups, book, scenario_set)
     pnl, value0 = risk_array(book, rules, inputs, vol.vol, moves, scenario_set, skip=vol.bad,
-                             n_threads=nt)
+                             n_threads=nt, value0=value0)
     return np.ascontiguousarray(np.nan_to_num(pnl, nan=0.0)), value0, market
 
 
-def concentration_risk_array(book, rules, inputs, vol, nt):
-    """[n_instruments, 4] P&L per unit at (-large, +large, -other, +other) x leverage."""
+def concentration_risk_array(book, rules, inputs, vol, nt, value0=None):
+    """[n_instruments, 4] P&L per unit at (-large, +large, -other, +other) x leverage
+    (``value0``: V_0 from a scenario set, not repriced)."""
     lev = _np(book.underlyings.column("leverage")).astype(np.float64)
     moves = np.maximum(lev[:, None] * _concentration_set(rules)[None, :], -1.0)
     flat = ScenarioSet(name="concentration", points=4)  # 4 moves given explicitly
-    pnl, _ = risk_array(book, rules, inputs, vol.vol, moves, flat, skip=vol.bad, n_threads=nt)
+    pnl, _ = risk_array(book, rules, inputs, vol.vol, moves, flat, skip=vol.bad, n_threads=nt,
+                        value0=value0)
     return np.ascontiguousarray(np.nan_to_num(pnl, nan=0.0))
 
 
@@ -318,21 +373,21 @@ def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None):
                                                                     errors)
     layout = Layout(book, groups, rejected, nt)
     sets = []
+    value0 = None       # V_0 is the same under every set: priced with the first only
     for ss in rules.scenario_sets:
-        pnl, value0, market = set_risk_array(book, rules, inputs, vol, groups, ss, nt)
+        pnl, value0, market = set_risk_array(book, rules, inputs, vol, groups, ss, nt, value0)
         if not sets:
             per_unit, long_cap = _minimum_rule(rules, inputs, value0)
-        res = _core.margin_aggregate(*layout.args(), pnl, per_unit, long_cap, False, True, nt)
-        sets.append({"set": ss, "res": res, "market": market,
+        res = _core.margin_aggregate(*layout.args(), pnl, per_unit, long_cap, False, False, nt)
+        sets.append({"set": ss, "res": res, "market": market, "pnl": pnl,
                      "labels": scenario_labels(market, ss)})
     concentration = None
     if rules.concentration is not None:
-        pnl = concentration_risk_array(book, rules, inputs, vol, nt)
+        pnl = concentration_risk_array(book, rules, inputs, vol, nt, value0)
         concentration = _core.margin_concentration(*layout.args(), pnl,
                                                    rules.concentration.largest, nt)
-    status = np.where(rejected, "rejected", "ok").astype(object)
     return PortfolioMargin(book, rules, layout, groups, sets, concentration, rejected,
-                           all_errors, status)
+                           all_errors, (per_unit, long_cap), nt)
 
 
 def risk_arrays(book, rules="finra-cpm", n_threads=None, errors=None):
@@ -347,20 +402,23 @@ def risk_arrays(book, rules="finra-cpm", n_threads=None, errors=None):
     ins = book.instruments
     ids = _np(ins.column("instrument")).astype(str)
     und = inputs["und_code"]
+    underlying = _np(ins.column("underlying")).astype(str)
     g = groups.of_underlying[und] if und.size else und
+    name = groups.names[g]
     frames = []
+    value0 = None
     for ss in rules.scenario_sets:
         moves, market = class_moves(groups, book, ss)
         pnl, value0 = risk_array(book, rules, inputs, vol.vol, moves, ss, skip=vol.bad,
-                                 n_threads=nt)
+                                 n_threads=nt, value0=value0)
         n_sc = ss.n_scenarios
         n_vols = len(ss.vol_shifts)
         move_idx = np.arange(n_sc) // n_vols
         labels = scenario_labels(market, ss)
         frames.append(pd.DataFrame({
             "instrument": np.repeat(ids, n_sc),
-            "underlying": np.repeat(_np(ins.column("underlying")).astype(str), n_sc),
-            "group": np.repeat(groups.names[g], n_sc),
+            "underlying": np.repeat(underlying, n_sc),
+            "group": np.repeat(name, n_sc),
             "scenario_set": ss.name,
             "scenario": labels[g].ravel() if len(g) else [],
             "market_move": market[g][:, move_idx].ravel() if len(g) else [],

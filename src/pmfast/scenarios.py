@@ -167,17 +167,22 @@ def class_moves(groups, book, scenario_set):
     return moves, market
 
 
-def risk_array(book, rules, inputs, vol, moves, scenario_set, skip=None, n_threads=None):
+def risk_array(book, rules, inputs, vol, moves, scenario_set, skip=None, n_threads=None,
+               value0=None):
     """[n_instruments, n_scenarios] P&L per unit, and V_0 per instrument.
 
     ``moves`` is the class move matrix of ``class_moves``; scenarios are move-outer,
-    volatility-shift-inner. Instruments flagged in ``skip`` (bad volatility) get NaN rows."""
+    volatility-shift-inner. Instruments flagged in ``skip`` (bad volatility) get NaN rows.
+    ``value0``: the V_0 an earlier call returned for the same instruments, inputs and ``skip``
+    (it does not depend on the scenario set); given, today's values are not repriced."""
     n = book.instruments.num_rows
     shifts = np.asarray(scenario_set.vol_shifts, dtype=np.float64)
     n_vols = len(shifts)
     n_sc = scenario_set.n_scenarios
     pnl = np.zeros((n, n_sc))
-    value0 = np.full(n, np.nan)
+    given = value0 is not None
+    if not given:
+        value0 = np.full(n, np.nan)
     model = inputs["model"]
     mult = inputs["multiplier"]
     und = inputs["und_code"]
@@ -186,7 +191,8 @@ def risk_array(book, rules, inputs, vol, moves, scenario_set, skip=None, n_threa
     lin = np.flatnonzero(model == MODEL_LINEAR)
     if lin.size:
         spot = inputs["linear_spot"][lin]
-        value0[lin] = spot
+        if not given:
+            value0[lin] = spot
         pnl[lin] = np.repeat((mult[lin] * spot)[:, None] * moves[und[lin]], n_vols, axis=1)
     # options: one reprice_grid call per (model, distinct class move vector)
     opt = np.flatnonzero((model != MODEL_LINEAR) & ~skip)
@@ -209,11 +215,12 @@ def risk_array(book, rules, inputs, vol, moves, scenario_set, skip=None, n_threa
                   model=(rules.american_model if code == MODEL_AMERICAN else
                          "black76" if code == MODEL_BLACK76 else "bsm"),
                   steps=rules.crr_steps, n_threads=n_threads)
-        v0 = pricing.reprice_grid(*args, [0.0], [0.0], **kw)[:, 0]
+        v0 = value0[rows] if given else pricing.reprice_grid(*args, [0.0], [0.0], **kw)[:, 0]
         grid = pricing.reprice_grid(*args, grid_moves, shifts,
                                     vol_shift_kind=scenario_set.vol_shift_kind,
                                     horizon_days=scenario_set.horizon_days, **kw)
-        value0[rows] = v0
+        if not given:
+            value0[rows] = v0
         pnl[rows] = mult[rows, None] * (grid - v0[:, None])
     pnl[skip] = np.nan
     return pnl, value0

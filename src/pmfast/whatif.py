@@ -21,8 +21,9 @@ import numpy as np
 
 from pmfast import _core
 from pmfast.errors import InputError
-from pmfast.portfolio import (VOL_REASON, Layout, _minimum_rule, _prepare,
-                              concentration_risk_array, set_risk_array)
+from pmfast.portfolio import (VOL_REASON, Layout, _minimum_rule, _prepare, binding,
+                              binding_names, concentration_label, concentration_risk_array,
+                              set_risk_array)
 from pmfast.scenarios import _np, instrument_inputs, scenario_labels, solve_volatility
 from pmfast.schema import format_ids
 
@@ -79,27 +80,29 @@ class WhatIfResult:
 class _Slice:
     """One account's netted positions in the batch layout's order, as a one-account layout."""
     __slots__ = ("instrument", "quantity", "key", "class_start", "class_rank", "group_start",
-                 "account_start", "group", "group_offset")
+                 "group", "group_offset")
 
     def __init__(self, instrument, quantity, key, class_start, class_rank, group_start, group,
                  group_offset):
         self.instrument = instrument        # int32 risk-array rows, sorted by key
         self.quantity = quantity            # float64 net quantities
-        self.key = key                      # int64 class rank x n_instruments + instrument
+        self.key = key                      # int64 class rank x _KEY_STRIDE (2**31) + instrument
         self.class_start = class_start      # int64 CSR into positions
         self.class_rank = class_rank        # int64 rank of each class row (ascending)
         self.group_start = group_start      # int64 CSR into class rows
-        self.account_start = np.array([0, len(group)], dtype=np.int64)
         self.group = group                  # group index of each group row (ascending)
         self.group_offset = group_offset    # float64 offset of each group row
 
-    def with_quantity(self, quantity):
-        """The same layout with other quantities (arrays shared, never written)."""
+    @property
+    def account_start(self):
+        """CSR of the one account into the group rows: all of them."""
+        return np.array([0, len(self.group)], dtype=np.int64)
+
+    def replace(self, **changes):
+        """A slice with some fields changed, the others shared (arrays are never written)."""
         out = _Slice.__new__(_Slice)
-        out.instrument, out.quantity, out.key = self.instrument, quantity, self.key
-        out.class_start, out.class_rank = self.class_start, self.class_rank
-        out.group_start, out.account_start = self.group_start, self.account_start
-        out.group, out.group_offset = self.group, self.group_offset
+        for name in _Slice.__slots__:
+            setattr(out, name, changes[name] if name in changes else getattr(self, name))
         return out
 
 
@@ -142,20 +145,16 @@ class WhatIf:
         self.errors = all_errors
         self._rejected = rejected
         self._groups = groups
-        self._layout = Layout(book, groups, rejected)
-        # classes ranked by (group, class), the layout's order
-        n_und = len(groups.of_underlying)
-        self._class_rank = np.empty(n_und, dtype=np.int64)
-        self._class_rank[np.lexsort((np.arange(n_und), groups.of_underlying))] = np.arange(n_und)
+        self._layout = Layout(book, groups, rejected, nt)
+        # classes ranked by (group, class), the layout's order (int64: keys are rank x 2**31)
+        self._class_rank = self._layout.class_rank.astype(np.int64)
         priced, markets = self._price(book, inputs, vol, nt)
         for name, value in priced.items():
             setattr(self, name, value)
         self._labels = [scenario_labels(m, ss) for m, ss in zip(markets, rules.scenario_sets)]
-        self._set_names = tuple(ss.name for ss in rules.scenario_sets) + (
-            ("concentration",) if rules.concentration is not None else ())
+        self._set_names = binding_names(rules)
         if rules.concentration is not None:
-            self._concentration_label = (
-                f"concentration ±{rules.concentration.large_move * 100:g}%")
+            self._concentration_label = concentration_label(rules)
         self._instrument_code = {name: k for k, name in enumerate(self._instrument_ids.tolist())}
         self._account_code = {name: k for k, name in enumerate(book.account_ids.tolist())}
         self._slices = {}
@@ -167,17 +166,16 @@ class WhatIf:
         the class rank and group; and the groups' market moves of every set."""
         rules = self.rules
         pnl, markets = [], []
+        v0 = None           # priced with the first set, passed on
         for ss in rules.scenario_sets:
-            risk, value0, market = set_risk_array(book, rules, inputs, vol, self._groups, ss, nt)
+            risk, v0, market = set_risk_array(book, rules, inputs, vol, self._groups, ss, nt, v0)
             pnl.append(risk)
             markets.append(market)
-            if len(pnl) == 1:
-                v0 = value0
         per_unit, long_cap = _minimum_rule(rules, inputs, v0)
         und = inputs["und_code"]
         priced = {"_pnl": pnl, "value0": v0, "_per_unit": per_unit, "_long_cap": long_cap,
                   "_concentration": (None if rules.concentration is None else
-                                     concentration_risk_array(book, rules, inputs, vol, nt)),
+                                     concentration_risk_array(book, rules, inputs, vol, nt, v0)),
                   "_rank_of_instrument": self._class_rank[und],
                   "_group_of_instrument": self._groups.of_underlying[und].astype(np.int64),
                   "_vol_bad": vol.bad,
@@ -382,7 +380,7 @@ class WhatIf:
                 qty[j] += q
             else:
                 new.append((key, code, q))
-        out = sl.with_quantity(qty)
+        out = sl.replace(quantity=qty)
         for key, code, q in new:
             out = self._insert(out, key, code, q)
         return out
@@ -395,33 +393,24 @@ class WhatIf:
         j = int(np.searchsorted(sl.key, key))
         rank = key // _KEY_STRIDE
         ci = int(np.searchsorted(sl.class_rank, rank))
-        out = _Slice.__new__(_Slice)
-        out.key = np.concatenate((sl.key[:j], [key], sl.key[j:]))
-        out.instrument = np.concatenate((sl.instrument[:j], [code], sl.instrument[j:])).astype(
-            np.int32, copy=False)
-        out.quantity = np.concatenate((sl.quantity[:j], [q], sl.quantity[j:]))
+        new = {"key": np.concatenate((sl.key[:j], [key], sl.key[j:])),
+               "instrument": np.concatenate((sl.instrument[:j], [code],
+                                             sl.instrument[j:])).astype(np.int32, copy=False),
+               "quantity": np.concatenate((sl.quantity[:j], [q], sl.quantity[j:]))}
         cs, gs = sl.class_start, sl.group_start
         if ci < len(sl.class_rank) and sl.class_rank[ci] == rank:     # class already held
-            out.class_start = np.concatenate((cs[:ci + 1], cs[ci + 1:] + 1))
-            out.class_rank = sl.class_rank
-            out.group_start, out.group, out.group_offset = gs, sl.group, sl.group_offset
-            out.account_start = sl.account_start
-            return out
-        out.class_start = np.concatenate((cs[:ci + 1], cs[ci:] + 1))
-        out.class_rank = np.concatenate((sl.class_rank[:ci], [rank], sl.class_rank[ci:]))
+            return sl.replace(class_start=np.concatenate((cs[:ci + 1], cs[ci + 1:] + 1)), **new)
+        new["class_start"] = np.concatenate((cs[:ci + 1], cs[ci:] + 1))
+        new["class_rank"] = np.concatenate((sl.class_rank[:ci], [rank], sl.class_rank[ci:]))
         group = int(self._group_of_instrument[code])
         gi = int(np.searchsorted(sl.group, group))
         if gi < len(sl.group) and sl.group[gi] == group:               # group already held
-            out.group_start = np.concatenate((gs[:gi + 1], gs[gi + 1:] + 1))
-            out.group, out.group_offset = sl.group, sl.group_offset
-            out.account_start = sl.account_start
-            return out
-        out.group_start = np.concatenate((gs[:gi + 1], gs[gi:] + 1))
-        out.group = np.concatenate((sl.group[:gi], [group], sl.group[gi:]))
-        out.group_offset = np.concatenate((sl.group_offset[:gi], [self._groups.offset[group]],
-                                           sl.group_offset[gi:]))
-        out.account_start = np.array([0, len(out.group)], dtype=np.int64)
-        return out
+            return sl.replace(group_start=np.concatenate((gs[:gi + 1], gs[gi + 1:] + 1)), **new)
+        new["group_start"] = np.concatenate((gs[:gi + 1], gs[gi:] + 1))
+        new["group"] = np.concatenate((sl.group[:gi], [group], sl.group[gi:]))
+        new["group_offset"] = np.concatenate((sl.group_offset[:gi], [self._groups.offset[group]],
+                                              sl.group_offset[gi:]))
+        return sl.replace(**new)
 
     # -- aggregation -----------------------------------------------------------------------------
     def _margin(self, account, sl):
@@ -437,7 +426,7 @@ class WhatIf:
         if self._concentration is not None:
             reqs.append(float(_core.margin_concentration(
                 *lay, self._concentration, self.rules.concentration.largest, 1)[0]))
-        k = max(range(len(reqs)), key=reqs.__getitem__)      # first on ties
+        k = int(binding(reqs))
         by_set = dict(zip(self._set_names, reqs))
         if k == len(results):
             return AccountMargin(account, reqs[k], reqs[k],
