@@ -1,5 +1,9 @@
 """Reg T inputs and outputs: the rule set loader, bad input raising InputError that names the
 table/argument, column and ids, every account present in every output, the Book path."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -45,6 +49,17 @@ def test_rule_errors_name_the_key_path(tmp_path, edit, message):
     path.write_text(text.replace(edit[0], edit[1], 1))
     with pytest.raises(InputError, match=message.replace("[", r"\[").replace("]", r"\]")):
         load_regt_rules(path)
+
+
+def test_rules_load_with_tomli_when_tomllib_is_missing():
+    # Python 3.10 has no tomllib; pyproject allows it with tomli. Simulate that in a fresh
+    # interpreter: tomllib unimportable, "tomli" provided (by the stdlib parser it backports).
+    code = ("import sys, tomllib; sys.modules['tomli'] = tomllib; sys.modules['tomllib'] = None; "
+            "import pmfast.strategy; print(pmfast.strategy.load_regt_rules('regt').name)")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "regt"
 
 
 def test_unknown_preset_and_missing_file():

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pmfast.errors import InputError
+from pmfast.rules import GROUP_TYPES
 
 KIND_STOCK, KIND_CALL, KIND_PUT, KIND_OTHER = 0, 1, -1, 2
 FRAME_COLUMNS = ("account", "instrument", "underlying", "kind", "quantity", "price",
@@ -102,10 +103,9 @@ def legs_from_frame(frame, as_of, table="legs"):
     bad = frame["leverage"] == 0
     if bad.any():
         _fail(table, "leverage", frame, bad, "must not be 0")
-    bad = ~frame["group_type"].isin(["equity", "narrow_index", "broad_index", "high_cap_index"])
+    bad = ~frame["group_type"].isin(GROUP_TYPES)
     if bad.any():
-        _fail(table, "group_type", frame, bad,
-              "must be equity, narrow_index, broad_index or high_cap_index")
+        _fail(table, "group_type", frame, bad, f"must be {', '.join(GROUP_TYPES)}")
     is_option = frame["kind"] == "option"
     kind = np.where(frame["kind"] == "equity", KIND_STOCK, KIND_OTHER).astype(np.int8)
     right = frame["right"].astype(str).str.upper()
