@@ -152,6 +152,24 @@ class GroupedLegs:
         self.rates = group_rates(legs, rules, self.group_underlying, n_threads)
         self.rates["offsets"] = self.offsets
 
+    def for_groups(self, groups):
+        """The same grouping restricted to ``groups`` (increasing group numbers). The core pairs
+        each group on its own, so a group pairs here exactly as in the whole batch."""
+        sub = object.__new__(GroupedLegs)
+        starts = self.offsets[groups]
+        lengths = self.offsets[groups + 1] - starts
+        ends = np.cumsum(lengths)
+        rows = np.repeat(starts - (ends - lengths), lengths) + np.arange(ends[-1] if len(ends)
+                                                                        else 0)
+        sub.index = self.index[rows]
+        sub.offsets = np.r_[0, ends].astype(np.int64)
+        sub.group_account = self.group_account[groups]
+        sub.group_underlying = self.group_underlying[groups]
+        sub.core_legs = {name: col[rows] for name, col in self.core_legs.items()}
+        sub.rates = {name: col[groups] for name, col in self.rates.items() if name != "offsets"}
+        sub.rates["offsets"] = sub.offsets
+        return sub
+
 
 def run_core(grouped, rules, method, n_threads, emit_rows=True):
     """Per-group gross requirements; with ``emit_rows`` also the strategy rows (the pairing is

@@ -133,7 +133,8 @@ class StrategyResult:
         The decomposition chosen, one row per (basis, strategy, legs): ``account``,
         ``underlying``, ``basis`` (initial|maintenance), ``strategy``, ``legs`` (signed ratio
         per unit and instrument), ``units``, ``requirement`` (before proceeds),
-        ``short_proceeds``, ``net_requirement``. Built on first access.
+        ``short_proceeds``, ``net_requirement``. Built on first access; for a few accounts
+        use :meth:`strategies_for`.
     errors : pandas.DataFrame or None
         The Book's rejected accounts and reasons (``account, table, column, reason``).
     """
@@ -155,6 +156,27 @@ class StrategyResult:
             core = run_core(self._grouped, self.rules, self.method, self._n_threads)
             self._strategies = strategy_table(self._legs, self._grouped, core)
         return self._strategies
+
+    def strategies_for(self, accounts):
+        """The ``strategies`` table of the given accounts only, row for row as in
+        ``strategies``: pairs only those accounts' groups, so it is cheap for a few accounts of
+        a large book (a report, a what-if). Ids not in the book (or without positions) give no
+        rows.
+
+        Parameters
+        ----------
+        accounts : str or sequence of str
+            Account ids.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The columns of ``strategies``.
+        """
+        wanted = np.isin(self._legs.account_ids.astype(str), np.asarray(accounts, dtype=str))
+        grouped = self._grouped.for_groups(np.flatnonzero(wanted[self._grouped.group_account]))
+        core = run_core(grouped, self.rules, self.method, self._n_threads)
+        return strategy_table(self._legs, grouped, core)
 
     def __repr__(self):
         return (f"StrategyResult(rules={self.rules.name!r}, method={self.method!r}, "
