@@ -62,6 +62,15 @@ def test_rules_load_with_tomli_when_tomllib_is_missing():
     assert out.stdout.strip() == "regt"
 
 
+def test_rule_templates_are_the_cores_strategy_names():
+    # the rule set validates pairing.strategies against TEMPLATES; the core maps names to codes
+    # with its own list (a name missing there would be a bare ValueError in core_params)
+    from pmfast.strategy.engine import STRATEGY_NAMES
+    from pmfast.strategy.rules import TEMPLATES
+    singles = ("long_stock", "short_stock", "long_option", "naked_call", "naked_put")
+    assert STRATEGY_NAMES == singles + TEMPLATES
+
+
 def test_unknown_preset_and_missing_file():
     with pytest.raises(InputError, match="unknown Reg T preset 'nope'"):
         load_regt_rules("nope")

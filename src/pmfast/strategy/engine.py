@@ -10,7 +10,6 @@ import numpy as np
 from pmfast import _core
 from pmfast.errors import InputError
 from pmfast.strategy.legs import KIND_CALL, KIND_OTHER, KIND_PUT, KIND_STOCK, add_months
-from pmfast.strategy.rules import TEMPLATES
 
 STRATEGY_NAMES = tuple(_core.regt_strategy_names())
 METHODS = {"optimal": 0, "greedy": 1}
