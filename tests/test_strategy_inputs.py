@@ -98,6 +98,8 @@ GOOD = [option_row("A", "X", "C", 50, MAR, -1, 2.0, U=50.0)]
 @pytest.mark.parametrize("change, pattern", [
     ({"quantity": -1.5}, "column 'quantity' must be a whole number of contracts.*A/X"),
     ({"right": "Q"}, "column 'right' must be C or P.*A/X"),
+    ({"right": "CALLS"}, "column 'right' must be C or P.*A/X"),
+    ({"right": None}, "column 'right' must be C or P.*A/X"),
     ({"price": -1.0}, "column 'price' must be >= 0.*A/X"),
     ({"strike": 0.0}, "column 'strike' must be a number > 0.*A/X"),
     ({"expiry": "2026-12-01"}, "column 'expiry' is before as_of.*A/X"),
@@ -110,6 +112,18 @@ def test_bad_leg_values_name_column_and_ids(change, pattern):
     row = dict(GOOD[0], **change)
     with pytest.raises(InputError, match=pattern):
         margin([row])
+
+
+@pytest.mark.parametrize("right", ["C", "c", " call ", "CALL", "Call"])
+def test_rights_are_read_as_the_book_reads_them(right):
+    # a short call and a short put on the same strike: a short straddle only if read right
+    call = dict(GOOD[0], instrument="X.C", right=right)
+    put = dict(GOOD[0], instrument="X.P", right=" p ", price=1.0)
+    expected = margin([dict(call, right="C"), dict(put, right="P")])
+    got = margin([call, put])
+    pd.testing.assert_frame_equal(got.accounts, expected.accounts, check_exact=True)
+    pd.testing.assert_frame_equal(got.strategies, expected.strategies, check_exact=True)
+    assert got.strategies["strategy"].tolist() == ["short_straddle"] * 2
 
 
 def test_missing_column_and_conflicting_fields():

@@ -12,6 +12,7 @@ import datetime
 import numpy as np
 import pandas as pd
 
+from pmfast._arrays import _RIGHT_CODES
 from pmfast.errors import InputError
 from pmfast.rules import GROUP_TYPES
 
@@ -69,9 +70,10 @@ def legs_from_frame(frame, as_of, table="legs"):
     """Validate a flat per-position table into :class:`LegColumns`.
 
     Columns: account, instrument, underlying, kind (equity|option|future|future_option),
-    quantity, price (per share), underlying_price; optional right (C|P), strike, expiry (date),
-    multiplier (default 100 for options, 1 otherwise), group_type (default equity), leverage
-    (default 1). Rows of the same (account, instrument) are summed.
+    quantity, price (per share), underlying_price; optional right (C|P|CALL|PUT, any case, as
+    the Book reads it), strike, expiry (date), multiplier (default 100 for options, 1
+    otherwise), group_type (default equity), leverage (default 1). Rows of the same (account,
+    instrument) are summed.
     """
     if not isinstance(frame, pd.DataFrame):
         frame = pd.DataFrame(frame)
@@ -108,11 +110,14 @@ def legs_from_frame(frame, as_of, table="legs"):
         _fail(table, "group_type", frame, bad, f"must be {', '.join(GROUP_TYPES)}")
     is_option = frame["kind"] == "option"
     kind = np.where(frame["kind"] == "equity", KIND_STOCK, KIND_OTHER).astype(np.int8)
-    right = frame["right"].astype(str).str.upper()
-    bad = is_option & ~right.isin(["C", "P"])
+    # the rights the Book accepts: C, P, CALL, PUT in any case, surrounding blanks ignored
+    frame["right"] = frame["right"].where(frame["right"].isna(),
+                                          frame["right"].astype(str).str.strip().str.upper())
+    right = frame["right"].map(_RIGHT_CODES)
+    bad = is_option & right.isna()
     if bad.any():
-        _fail(table, "right", frame, bad, "must be C or P for options")
-    kind[is_option.to_numpy()] = np.where(right[is_option] == "C", KIND_CALL, KIND_PUT)
+        _fail(table, "right", frame, bad, "must be C or P (or CALL or PUT) for options")
+    kind[is_option.to_numpy()] = np.where(right[is_option] == 1, KIND_CALL, KIND_PUT)
     strike = pd.to_numeric(frame["strike"], errors="coerce").astype(float)
     bad = is_option & ~(strike > 0)
     if bad.any():
