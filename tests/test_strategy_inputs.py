@@ -192,7 +192,8 @@ def test_book_path_matches_flat_table_and_covers_every_account():
     # the same positions through the flat-table path (validated independently)
     legs = legs_from_book(book)
     frame = pd.DataFrame({
-        "account": legs.account_ids[legs.account], "instrument": legs.instrument,
+        "account": legs.account_ids[legs.account],
+        "instrument": legs.instrument_ids[legs.instrument],
         "underlying": legs.underlying_ids[legs.underlying],
         "kind": np.where(legs.kind == 0, "equity", np.where(legs.kind == 2, "future", "option")),
         "right": np.where(legs.kind == 1, "C", "P"), "strike": legs.strike,

@@ -22,7 +22,8 @@ def _check_whole_contracts(legs):
     bad = is_option & (legs.quantity != np.round(legs.quantity))
     if bad.any():
         idx = np.flatnonzero(bad)[:5]
-        ids = ", ".join(f"{legs.account_ids[legs.account[i]]}/{legs.instrument[i]}"
+        ids = ", ".join(f"{legs.account_ids[legs.account[i]]}/"
+                        f"{legs.instrument_ids[legs.instrument[i]]}"
                         f" ({legs.quantity[i]:g})" for i in idx)
         raise InputError("positions: column 'quantity' must be a whole number of contracts for "
                          f"options; first offending (account/instrument): {ids}")

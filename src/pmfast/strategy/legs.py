@@ -28,7 +28,8 @@ class LegColumns:
     """Columns of equal length, one row per net position (zero quantities allowed)."""
     account_ids: np.ndarray      # every account that must appear in the output (sorted ids)
     account: np.ndarray          # int64 code into account_ids
-    instrument: np.ndarray       # instrument id per leg (object/str)
+    instrument_ids: np.ndarray   # ids of the instruments (looked up only where printed)
+    instrument: np.ndarray       # int64 code into instrument_ids
     underlying_ids: np.ndarray   # ids of the underlyings
     underlying: np.ndarray       # int64 code into underlying_ids
     kind: np.ndarray             # int8: KIND_STOCK / KIND_CALL / KIND_PUT / KIND_OTHER
@@ -158,11 +159,13 @@ def legs_from_frame(frame, as_of, table="legs"):
         underlying_price=("underlying_price", "first"), group_type=("group_type", "first"),
         leverage=("leverage", "first"))
     account_ids = np.array(sorted(frame["account"].unique()), dtype=object)
+    instrument_ids = np.unique(net["instrument"].to_numpy(dtype=object))
     underlying_ids = und.index.to_numpy(dtype=object)
     return LegColumns(
         account_ids=account_ids,
         account=np.searchsorted(account_ids, net["account"].to_numpy(dtype=object)),
-        instrument=net["instrument"].to_numpy(dtype=object),
+        instrument_ids=instrument_ids,
+        instrument=np.searchsorted(instrument_ids, net["instrument"].to_numpy(dtype=object)),
         underlying_ids=underlying_ids,
         underlying=np.searchsorted(underlying_ids, net["underlying"].to_numpy(dtype=object)),
         kind=net["kind"].to_numpy(dtype=np.int8),

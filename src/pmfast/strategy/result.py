@@ -62,12 +62,12 @@ def _mark_rejected(table, rejected):
     return table
 
 
-def _legs_text(instrument, leg_rows, ratio):
+def _legs_text(legs, leg_rows, ratio):
     """'+1 IBM C100, -1 IBM C105' per row (pyarrow string kernels, no Python loop per row)."""
-    names = pa.array(instrument, pa.string())
+    names = pa.array(legs.instrument_ids, pa.string())
     text = None
     for k in range(leg_rows.shape[1]):
-        idx = leg_rows[:, k]
+        idx = np.where(leg_rows[:, k] >= 0, legs.instrument[np.maximum(leg_rows[:, k], 0)], -1)
         ids = pc.take(names, pa.array(idx, mask=idx < 0))
         size = np.abs(ratio[:, k])
         whole = np.all(size == np.round(size))
@@ -107,7 +107,7 @@ def strategy_table(legs, grouped, core):
         "underlying": legs.underlying_ids[grouped.group_underlying[group]].astype(str),
         "basis": np.array(BASIS_NAMES, dtype=object)[row_basis],
         "strategy": names[core["row_strategy"][rows]],
-        "legs": _legs_text(legs.instrument, global_leg, ratio)
+        "legs": _legs_text(legs, global_leg, ratio)
         if len(rows) else np.array([], dtype=object),
         "units": units,
         "requirement": requirement,
