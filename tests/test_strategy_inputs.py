@@ -167,6 +167,23 @@ def test_core_rejects_bad_arrays_by_index():
         _core.regt_margin(legs, groups, params, 1)
 
 
+def test_core_ignores_the_strike_of_stock_legs():
+    # stock legs reach the core with the NaN strike they carry: any value gives the same pairing
+    from pmfast.strategy.book_adapter import legs_from_book
+    from pmfast.strategy.engine import GroupedLegs, run_core
+    rules = load_regt_rules()
+    grouped = GroupedLegs(legs_from_book(pmfast.generate(accounts=80, seed=2, as_book=True)),
+                          rules)
+    stock = grouped.core_legs["kind"] == 0
+    assert stock.any() and np.isnan(grouped.core_legs["strike"][stock]).all()
+    nan_run = run_core(grouped, rules, "optimal", 1)
+    grouped.core_legs["strike"][stock] = 1e300
+    big_run = run_core(grouped, rules, "optimal", 1)
+    assert nan_run.keys() == big_run.keys()
+    for name in nan_run:
+        np.testing.assert_array_equal(nan_run[name], big_run[name], err_msg=name)
+
+
 # ---- every account appears -------------------------------------------------------------------
 
 def test_every_account_appears_with_zero_rows_for_nothing():

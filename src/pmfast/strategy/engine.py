@@ -99,12 +99,6 @@ def _gather_all(columns, index, n_threads):
         return {name: f.result() for name, f in futures.items()}
 
 
-def _zero_where(values, mask):
-    """``np.where(mask, 0.0, values)`` in place (``values`` is a fresh gather: no copy)."""
-    values[mask] = 0.0
-    return np.ascontiguousarray(values, dtype=np.float64)
-
-
 class GroupedLegs:
     """Legs that Reg T margins (stock and listed options, non-zero), sorted by group."""
 
@@ -137,11 +131,11 @@ class GroupedLegs:
         self.group_underlying = (group_key % n_und).astype(np.int64, copy=False)
         leaps_cutoff = (add_months(legs.as_of, rules.options.leaps_months) - EPOCH).days
         k = cols["kind"]
-        is_option = k != KIND_STOCK
         expiry = cols["expiry"]
         self.core_legs = {
             "kind": np.ascontiguousarray(k, dtype=np.int8),
-            "strike": _zero_where(cols["strike"], ~is_option),
+            # stock legs keep their NaN strike: the core reads strikes of options only
+            "strike": np.ascontiguousarray(cols["strike"], dtype=np.float64),
             "expiry": np.ascontiguousarray(expiry, dtype=np.int32),
             "multiplier": np.ascontiguousarray(cols["multiplier"], dtype=np.float64),
             "price": np.ascontiguousarray(cols["price"], dtype=np.float64),
