@@ -2,19 +2,17 @@
 (account, underlying) groups, turn the rule set into per-group rates, one C++ call."""
 from __future__ import annotations
 
-import datetime
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from pmfast import _core
+from pmfast.book import _EPOCH, _MIN_ROWS_PER_THREAD
 from pmfast.errors import InputError
-from pmfast.strategy.legs import KIND_CALL, KIND_OTHER, KIND_PUT, KIND_STOCK, add_months
+from pmfast.strategy.legs import KIND_CALL, KIND_OTHER, KIND_PUT, add_months
 
 STRATEGY_NAMES = tuple(_core.regt_strategy_names())
 METHODS = {"optimal": 0, "greedy": 1}
-EPOCH = datetime.date(1970, 1, 1)
-_MIN_ROWS_PER_THREAD = 1 << 16   # below this a thread costs more than it saves
 
 
 def _check_whole_contracts(legs):
@@ -129,7 +127,7 @@ class GroupedLegs:
         del key
         self.group_account = (group_key // n_und).astype(np.int64, copy=False)
         self.group_underlying = (group_key % n_und).astype(np.int64, copy=False)
-        leaps_cutoff = (add_months(legs.as_of, rules.options.leaps_months) - EPOCH).days
+        leaps_cutoff = (add_months(legs.as_of, rules.options.leaps_months) - _EPOCH).days
         k = cols["kind"]
         expiry = cols["expiry"]
         self.core_legs = {
