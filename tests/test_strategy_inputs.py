@@ -1,5 +1,9 @@
 """Reg T inputs and outputs: the rule set loader, bad input raising InputError that names the
 table/argument, column and ids, every account present in every output, the Book path."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -47,6 +51,26 @@ def test_rule_errors_name_the_key_path(tmp_path, edit, message):
         load_regt_rules(path)
 
 
+def test_rules_load_with_tomli_when_tomllib_is_missing():
+    # Python 3.10 has no tomllib; pyproject allows it with tomli. Simulate that in a fresh
+    # interpreter: tomllib unimportable, "tomli" provided (by the stdlib parser it backports).
+    code = ("import sys, tomllib; sys.modules['tomli'] = tomllib; sys.modules['tomllib'] = None; "
+            "import pmfast.strategy; print(pmfast.strategy.load_regt_rules('regt').name)")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "regt"
+
+
+def test_rule_templates_are_the_cores_strategy_names():
+    # the rule set validates pairing.strategies against TEMPLATES; the core maps names to codes
+    # with its own list (a name missing there would be a bare ValueError in core_params)
+    from pmfast.strategy.engine import STRATEGY_NAMES
+    from pmfast.strategy.rules import TEMPLATES
+    singles = ("long_stock", "short_stock", "long_option", "naked_call", "naked_put")
+    assert STRATEGY_NAMES == singles + TEMPLATES
+
+
 def test_unknown_preset_and_missing_file():
     with pytest.raises(InputError, match="unknown Reg T preset 'nope'"):
         load_regt_rules("nope")
@@ -74,6 +98,8 @@ GOOD = [option_row("A", "X", "C", 50, MAR, -1, 2.0, U=50.0)]
 @pytest.mark.parametrize("change, pattern", [
     ({"quantity": -1.5}, "column 'quantity' must be a whole number of contracts.*A/X"),
     ({"right": "Q"}, "column 'right' must be C or P.*A/X"),
+    ({"right": "CALLS"}, "column 'right' must be C or P.*A/X"),
+    ({"right": None}, "column 'right' must be C or P.*A/X"),
     ({"price": -1.0}, "column 'price' must be >= 0.*A/X"),
     ({"strike": 0.0}, "column 'strike' must be a number > 0.*A/X"),
     ({"expiry": "2026-12-01"}, "column 'expiry' is before as_of.*A/X"),
@@ -86,6 +112,18 @@ def test_bad_leg_values_name_column_and_ids(change, pattern):
     row = dict(GOOD[0], **change)
     with pytest.raises(InputError, match=pattern):
         margin([row])
+
+
+@pytest.mark.parametrize("right", ["C", "c", " call ", "CALL", "Call"])
+def test_rights_are_read_as_the_book_reads_them(right):
+    # a short call and a short put on the same strike: a short straddle only if read right
+    call = dict(GOOD[0], instrument="X.C", right=right)
+    put = dict(GOOD[0], instrument="X.P", right=" p ", price=1.0)
+    expected = margin([dict(call, right="C"), dict(put, right="P")])
+    got = margin([call, put])
+    pd.testing.assert_frame_equal(got.accounts, expected.accounts, check_exact=True)
+    pd.testing.assert_frame_equal(got.strategies, expected.strategies, check_exact=True)
+    assert got.strategies["strategy"].tolist() == ["short_straddle"] * 2
 
 
 def test_missing_column_and_conflicting_fields():
@@ -129,6 +167,23 @@ def test_core_rejects_bad_arrays_by_index():
         _core.regt_margin(legs, groups, params, 1)
 
 
+def test_core_ignores_the_strike_of_stock_legs():
+    # stock legs reach the core with the NaN strike they carry: any value gives the same pairing
+    from pmfast.strategy.book_adapter import legs_from_book
+    from pmfast.strategy.engine import GroupedLegs, run_core
+    rules = load_regt_rules()
+    grouped = GroupedLegs(legs_from_book(pmfast.generate(accounts=80, seed=2, as_book=True)),
+                          rules)
+    stock = grouped.core_legs["kind"] == 0
+    assert stock.any() and np.isnan(grouped.core_legs["strike"][stock]).all()
+    nan_run = run_core(grouped, rules, "optimal", 1)
+    grouped.core_legs["strike"][stock] = 1e300
+    big_run = run_core(grouped, rules, "optimal", 1)
+    assert nan_run.keys() == big_run.keys()
+    for name in nan_run:
+        np.testing.assert_array_equal(nan_run[name], big_run[name], err_msg=name)
+
+
 # ---- every account appears -------------------------------------------------------------------
 
 def test_every_account_appears_with_zero_rows_for_nothing():
@@ -154,7 +209,8 @@ def test_book_path_matches_flat_table_and_covers_every_account():
     # the same positions through the flat-table path (validated independently)
     legs = legs_from_book(book)
     frame = pd.DataFrame({
-        "account": legs.account_ids[legs.account], "instrument": legs.instrument,
+        "account": legs.account_ids[legs.account],
+        "instrument": legs.instrument_ids[legs.instrument],
         "underlying": legs.underlying_ids[legs.underlying],
         "kind": np.where(legs.kind == 0, "equity", np.where(legs.kind == 2, "future", "option")),
         "right": np.where(legs.kind == 1, "C", "P"), "strike": legs.strike,

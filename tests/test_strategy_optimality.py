@@ -80,7 +80,7 @@ DEFINED_RISK = {"vertical", "calendar", "diagonal", "long_butterfly", "short_but
 def test_defined_risk_requirement_never_below_max_loss_at_expiry():
     legs = book(51, 400, 10, 6, (30, 91))
     r = pmfast.strategy_margin(legs)
-    info = {name: i for i, name in enumerate(legs.instrument)}
+    info = {legs.instrument_ids[code]: i for i, code in enumerate(legs.instrument)}
     rows = r.strategies[r.strategies["strategy"].isin(DEFINED_RISK)]
     checked = 0
     for row in rows.itertuples():

@@ -61,8 +61,9 @@ def legs_from_book(book):
     return LegColumns(
         account_ids=np.asarray(book.account_ids, dtype=object),
         account=_np(pos.column("account_code"), np.int64),
-        instrument=np.asarray(ins.column("instrument").to_numpy(zero_copy_only=False),
-                              dtype=object)[inst],
+        instrument_ids=np.asarray(ins.column("instrument").to_numpy(zero_copy_only=False),
+                                  dtype=object),
+        instrument=inst,
         underlying_ids=np.asarray(und.column("underlying").to_numpy(zero_copy_only=False),
                                   dtype=object),
         underlying=_np(ins.column("underlying_code"), np.int64)[inst],

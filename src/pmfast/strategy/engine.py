@@ -2,20 +2,17 @@
 (account, underlying) groups, turn the rule set into per-group rates, one C++ call."""
 from __future__ import annotations
 
-import datetime
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from pmfast import _core
+from pmfast.book import _EPOCH, _MIN_ROWS_PER_THREAD
 from pmfast.errors import InputError
-from pmfast.strategy.legs import KIND_CALL, KIND_OTHER, KIND_PUT, KIND_STOCK, add_months
-from pmfast.strategy.rules import TEMPLATES
+from pmfast.strategy.legs import KIND_CALL, KIND_OTHER, KIND_PUT, add_months
 
 STRATEGY_NAMES = tuple(_core.regt_strategy_names())
 METHODS = {"optimal": 0, "greedy": 1}
-EPOCH = datetime.date(1970, 1, 1)
-_MIN_ROWS_PER_THREAD = 1 << 16   # below this a thread costs more than it saves
 
 
 def _check_whole_contracts(legs):
@@ -23,7 +20,8 @@ def _check_whole_contracts(legs):
     bad = is_option & (legs.quantity != np.round(legs.quantity))
     if bad.any():
         idx = np.flatnonzero(bad)[:5]
-        ids = ", ".join(f"{legs.account_ids[legs.account[i]]}/{legs.instrument[i]}"
+        ids = ", ".join(f"{legs.account_ids[legs.account[i]]}/"
+                        f"{legs.instrument_ids[legs.instrument[i]]}"
                         f" ({legs.quantity[i]:g})" for i in idx)
         raise InputError("positions: column 'quantity' must be a whole number of contracts for "
                          f"options; first offending (account/instrument): {ids}")
@@ -99,12 +97,6 @@ def _gather_all(columns, index, n_threads):
         return {name: f.result() for name, f in futures.items()}
 
 
-def _zero_where(values, mask):
-    """``np.where(mask, 0.0, values)`` in place (``values`` is a fresh gather: no copy)."""
-    values[mask] = 0.0
-    return np.ascontiguousarray(values, dtype=np.float64)
-
-
 class GroupedLegs:
     """Legs that Reg T margins (stock and listed options, non-zero), sorted by group."""
 
@@ -135,13 +127,13 @@ class GroupedLegs:
         del key
         self.group_account = (group_key // n_und).astype(np.int64, copy=False)
         self.group_underlying = (group_key % n_und).astype(np.int64, copy=False)
-        leaps_cutoff = (add_months(legs.as_of, rules.options.leaps_months) - EPOCH).days
+        leaps_cutoff = (add_months(legs.as_of, rules.options.leaps_months) - _EPOCH).days
         k = cols["kind"]
-        is_option = k != KIND_STOCK
         expiry = cols["expiry"]
         self.core_legs = {
             "kind": np.ascontiguousarray(k, dtype=np.int8),
-            "strike": _zero_where(cols["strike"], ~is_option),
+            # stock legs keep their NaN strike: the core reads strikes of options only
+            "strike": np.ascontiguousarray(cols["strike"], dtype=np.float64),
             "expiry": np.ascontiguousarray(expiry, dtype=np.int32),
             "multiplier": np.ascontiguousarray(cols["multiplier"], dtype=np.float64),
             "price": np.ascontiguousarray(cols["price"], dtype=np.float64),
@@ -151,6 +143,24 @@ class GroupedLegs:
         }
         self.rates = group_rates(legs, rules, self.group_underlying, n_threads)
         self.rates["offsets"] = self.offsets
+
+    def for_groups(self, groups):
+        """The same grouping restricted to ``groups`` (increasing group numbers). The core pairs
+        each group on its own, so a group pairs here exactly as in the whole batch."""
+        sub = object.__new__(GroupedLegs)
+        starts = self.offsets[groups]
+        lengths = self.offsets[groups + 1] - starts
+        ends = np.cumsum(lengths)
+        rows = np.repeat(starts - (ends - lengths), lengths) + np.arange(ends[-1] if len(ends)
+                                                                        else 0)
+        sub.index = self.index[rows]
+        sub.offsets = np.r_[0, ends].astype(np.int64)
+        sub.group_account = self.group_account[groups]
+        sub.group_underlying = self.group_underlying[groups]
+        sub.core_legs = {name: col[rows] for name, col in self.core_legs.items()}
+        sub.rates = {name: col[groups] for name, col in self.rates.items() if name != "offsets"}
+        sub.rates["offsets"] = sub.offsets
+        return sub
 
 
 def run_core(grouped, rules, method, n_threads, emit_rows=True):

@@ -12,7 +12,9 @@ import datetime
 import numpy as np
 import pandas as pd
 
+from pmfast._arrays import _RIGHT_CODES
 from pmfast.errors import InputError
+from pmfast.rules import GROUP_TYPES
 
 KIND_STOCK, KIND_CALL, KIND_PUT, KIND_OTHER = 0, 1, -1, 2
 FRAME_COLUMNS = ("account", "instrument", "underlying", "kind", "quantity", "price",
@@ -26,7 +28,8 @@ class LegColumns:
     """Columns of equal length, one row per net position (zero quantities allowed)."""
     account_ids: np.ndarray      # every account that must appear in the output (sorted ids)
     account: np.ndarray          # int64 code into account_ids
-    instrument: np.ndarray       # instrument id per leg (object/str)
+    instrument_ids: np.ndarray   # ids of the instruments (looked up only where printed)
+    instrument: np.ndarray       # int64 code into instrument_ids
     underlying_ids: np.ndarray   # ids of the underlyings
     underlying: np.ndarray       # int64 code into underlying_ids
     kind: np.ndarray             # int8: KIND_STOCK / KIND_CALL / KIND_PUT / KIND_OTHER
@@ -68,9 +71,10 @@ def legs_from_frame(frame, as_of, table="legs"):
     """Validate a flat per-position table into :class:`LegColumns`.
 
     Columns: account, instrument, underlying, kind (equity|option|future|future_option),
-    quantity, price (per share), underlying_price; optional right (C|P), strike, expiry (date),
-    multiplier (default 100 for options, 1 otherwise), group_type (default equity), leverage
-    (default 1). Rows of the same (account, instrument) are summed.
+    quantity, price (per share), underlying_price; optional right (C|P|CALL|PUT, any case, as
+    the Book reads it), strike, expiry (date), multiplier (default 100 for options, 1
+    otherwise), group_type (default equity), leverage (default 1). Rows of the same (account,
+    instrument) are summed.
     """
     if not isinstance(frame, pd.DataFrame):
         frame = pd.DataFrame(frame)
@@ -102,17 +106,19 @@ def legs_from_frame(frame, as_of, table="legs"):
     bad = frame["leverage"] == 0
     if bad.any():
         _fail(table, "leverage", frame, bad, "must not be 0")
-    bad = ~frame["group_type"].isin(["equity", "narrow_index", "broad_index", "high_cap_index"])
+    bad = ~frame["group_type"].isin(GROUP_TYPES)
     if bad.any():
-        _fail(table, "group_type", frame, bad,
-              "must be equity, narrow_index, broad_index or high_cap_index")
+        _fail(table, "group_type", frame, bad, f"must be {', '.join(GROUP_TYPES)}")
     is_option = frame["kind"] == "option"
     kind = np.where(frame["kind"] == "equity", KIND_STOCK, KIND_OTHER).astype(np.int8)
-    right = frame["right"].astype(str).str.upper()
-    bad = is_option & ~right.isin(["C", "P"])
+    # the rights the Book accepts: C, P, CALL, PUT in any case, surrounding blanks ignored
+    frame["right"] = frame["right"].where(frame["right"].isna(),
+                                          frame["right"].astype(str).str.strip().str.upper())
+    right = frame["right"].map(_RIGHT_CODES)
+    bad = is_option & right.isna()
     if bad.any():
-        _fail(table, "right", frame, bad, "must be C or P for options")
-    kind[is_option.to_numpy()] = np.where(right[is_option] == "C", KIND_CALL, KIND_PUT)
+        _fail(table, "right", frame, bad, "must be C or P (or CALL or PUT) for options")
+    kind[is_option.to_numpy()] = np.where(right[is_option] == 1, KIND_CALL, KIND_PUT)
     strike = pd.to_numeric(frame["strike"], errors="coerce").astype(float)
     bad = is_option & ~(strike > 0)
     if bad.any():
@@ -153,11 +159,13 @@ def legs_from_frame(frame, as_of, table="legs"):
         underlying_price=("underlying_price", "first"), group_type=("group_type", "first"),
         leverage=("leverage", "first"))
     account_ids = np.array(sorted(frame["account"].unique()), dtype=object)
+    instrument_ids = np.unique(net["instrument"].to_numpy(dtype=object))
     underlying_ids = und.index.to_numpy(dtype=object)
     return LegColumns(
         account_ids=account_ids,
         account=np.searchsorted(account_ids, net["account"].to_numpy(dtype=object)),
-        instrument=net["instrument"].to_numpy(dtype=object),
+        instrument_ids=instrument_ids,
+        instrument=np.searchsorted(instrument_ids, net["instrument"].to_numpy(dtype=object)),
         underlying_ids=underlying_ids,
         underlying=np.searchsorted(underlying_ids, net["underlying"].to_numpy(dtype=object)),
         kind=net["kind"].to_numpy(dtype=np.int8),

@@ -62,12 +62,12 @@ def _mark_rejected(table, rejected):
     return table
 
 
-def _legs_text(instrument, leg_rows, ratio):
+def _legs_text(legs, leg_rows, ratio):
     """'+1 IBM C100, -1 IBM C105' per row (pyarrow string kernels, no Python loop per row)."""
-    names = pa.array(instrument, pa.string())
+    names = pa.array(legs.instrument_ids, pa.string())
     text = None
     for k in range(leg_rows.shape[1]):
-        idx = leg_rows[:, k]
+        idx = np.where(leg_rows[:, k] >= 0, legs.instrument[np.maximum(leg_rows[:, k], 0)], -1)
         ids = pc.take(names, pa.array(idx, mask=idx < 0))
         size = np.abs(ratio[:, k])
         whole = np.all(size == np.round(size))
@@ -107,7 +107,7 @@ def strategy_table(legs, grouped, core):
         "underlying": legs.underlying_ids[grouped.group_underlying[group]].astype(str),
         "basis": np.array(BASIS_NAMES, dtype=object)[row_basis],
         "strategy": names[core["row_strategy"][rows]],
-        "legs": _legs_text(legs.instrument, global_leg, ratio)
+        "legs": _legs_text(legs, global_leg, ratio)
         if len(rows) else np.array([], dtype=object),
         "units": units,
         "requirement": requirement,
@@ -133,7 +133,8 @@ class StrategyResult:
         The decomposition chosen, one row per (basis, strategy, legs): ``account``,
         ``underlying``, ``basis`` (initial|maintenance), ``strategy``, ``legs`` (signed ratio
         per unit and instrument), ``units``, ``requirement`` (before proceeds),
-        ``short_proceeds``, ``net_requirement``. Built on first access.
+        ``short_proceeds``, ``net_requirement``. Built on first access; for a few accounts
+        use :meth:`strategies_for`.
     errors : pandas.DataFrame or None
         The Book's rejected accounts and reasons (``account, table, column, reason``).
     """
@@ -155,6 +156,27 @@ class StrategyResult:
             core = run_core(self._grouped, self.rules, self.method, self._n_threads)
             self._strategies = strategy_table(self._legs, self._grouped, core)
         return self._strategies
+
+    def strategies_for(self, accounts):
+        """The ``strategies`` table of the given accounts only, row for row as in
+        ``strategies``: pairs only those accounts' groups, so it is cheap for a few accounts of
+        a large book (a report, a what-if). Ids not in the book (or without positions) give no
+        rows.
+
+        Parameters
+        ----------
+        accounts : str or sequence of str
+            Account ids.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The columns of ``strategies``.
+        """
+        wanted = np.isin(self._legs.account_ids.astype(str), np.asarray(accounts, dtype=str))
+        grouped = self._grouped.for_groups(np.flatnonzero(wanted[self._grouped.group_account]))
+        core = run_core(grouped, self.rules, self.method, self._n_threads)
+        return strategy_table(self._legs, grouped, core)
 
     def __repr__(self):
         return (f"StrategyResult(rules={self.rules.name!r}, method={self.method!r}, "

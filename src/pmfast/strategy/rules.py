@@ -1,4 +1,4 @@
-"""The Reg T rule set: TOML (stdlib ``tomllib``) into frozen dataclasses.
+"""The Reg T rule set: TOML (``tomllib``, or ``tomli`` on Python 3.10) into frozen dataclasses.
 
 ``load_regt_rules("regt")`` reads the preset ``pmfast/rules/regt.toml``; a path reads that file;
 a :class:`RegtRules` passes through. Every error names the key path, e.g.
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
-import tomllib
 
 from pmfast.errors import InputError
+from pmfast.rules import GROUP_TYPES, tomllib
 
 PRESET_DIR = pathlib.Path(__file__).resolve().parents[1] / "rules"
-GROUP_TYPES = ("equity", "narrow_index", "broad_index", "high_cap_index")
 TEMPLATES = (
     "vertical", "calendar", "diagonal", "short_straddle", "short_strangle", "covered_call",
     "covered_put", "protective_put", "protective_call", "collar", "conversion",
