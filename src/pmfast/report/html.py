@@ -82,7 +82,7 @@ def _account_section(run, account):
                             money=("requirement", "risk", "minimum")))
         parts.append(_scenario_charts(run.pm.scenarios_for([account]), account, groups))
     if run.regt is not None:
-        strategies = run.regt.strategies[run.regt.strategies["account"] == account]
+        strategies = run.regt.strategies_for([account])
         parts.append("<h4>Reg T strategies chosen</h4>")
         parts.append(_table(strategies.drop(columns=["account"]), money=("requirement",))
                      if len(strategies) else '<p class="muted">no positions</p>')
@@ -114,7 +114,7 @@ def render(run):
                                                       run.parameters.items()]],
                           columns=["parameter", "value"])
     body += ["<h2>Rule set and parameters</h2>", _table(params)]
-    if run.pm is not None and hasattr(run.pm, "rules"):
+    if run.pm is not None:
         body.append(f"<pre>{html.escape(str(run.pm.rules))}</pre>")
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<title>pmfast margin report</title><style>{STYLE}</style></head><body>"
