@@ -16,10 +16,10 @@ from pmfast import _core
 from pmfast._threads import resolve_n_threads
 from pmfast.errors import InputError
 from pmfast.io import to_arrow
+from pmfast.rules import GROUP_TYPES
 from pmfast.schema import TableChecker, format_ids
 
 KINDS = ("equity", "option", "future", "future_option")
-GROUP_TYPES = ("equity", "narrow_index", "broad_index", "high_cap_index")
 STYLES = ("american", "european")
 ERROR_MODES = ("raise", "collect")
 MAX_PROBLEMS_SHOWN = 5
