@@ -190,7 +190,7 @@ class Book:
         c.flag_missing("dividend_yield", dividend_yield)
         volatility = c.number("volatility")
         c.flag("volatility", "must be > 0", ~np.isnan(volatility) & ~(volatility > 0))
-        pg_row = self._product_group_rows(product_group, pg)
+        pg_row = _index_in(product_group, pg["ids"], self._n_threads)
         self._check_common_group_type(c, product_group, group_type, pg, pg_row)
         blame = _Blame(c.n)
         self._absorb(c, blame)
@@ -199,11 +199,6 @@ class Book:
                 "product_group": product_group, "leverage": leverage,
                 "dividend_yield": dividend_yield, "volatility": volatility, "blame": blame,
                 "pg_row": pg_row}
-
-    @staticmethod
-    def _product_group_rows(product_group, pg):
-        rows = pc.index_in(product_group, value_set=pg["ids"])
-        return np.asarray(pc.fill_null(rows, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
     @staticmethod
     def _check_common_group_type(c, product_group, group_type, pg, pg_row):
@@ -243,9 +238,7 @@ class Book:
         # an equity's underlying is itself
         underlying = pc.if_else(pc.and_(pc.is_null(underlying), pa.array(is_equity)), ids_col,
                                 underlying)
-        und_row = pc.index_in(underlying, value_set=und["ids_col"])
-        und_row = np.asarray(pc.fill_null(und_row, -1).to_numpy(zero_copy_only=False),
-                             dtype=np.int64)
+        und_row = _index_in(underlying, und["ids_col"], self._n_threads)
         und_null = underlying.is_null().to_numpy(zero_copy_only=False).astype(bool)
         c.flag("underlying", "missing", und_null)
         _flag_unknown(c, "underlying", underlying, ~und_null & (und_row < 0), "underlyings")
@@ -307,9 +300,7 @@ class Book:
         implied_vol = np.where(is_opt, implied_vol, np.nan)
 
         future = c.string("future", required=False)
-        future_row = pc.index_in(future, value_set=ids_col)
-        future_row = np.asarray(pc.fill_null(future_row, -1).to_numpy(zero_copy_only=False),
-                                dtype=np.int64)
+        future_row = _index_in(future, ids_col, self._n_threads)
         future_row = np.where(is_fop, future_row, -1)
         fut_ok = np.zeros(c.n, dtype=bool)
         fut_ok[future_row >= 0] = is_future[future_row[future_row >= 0]]
