@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pmfast import _core
+from pmfast._arrays import nullable_float
 from pmfast._threads import resolve_n_threads
 from pmfast.errors import InputError
 from pmfast.io import to_arrow
@@ -365,13 +366,11 @@ class Book:
 
         self.product_groups = pa.table({
             "product_group": pg["ids"].filter(pa.array(keep_pg)),
-            "offset": pa.array(pg["offset"][keep_pg], pa.float64(), mask=np.isnan(
-                pg["offset"][keep_pg])),
-            "down": pa.array(pg["down"][keep_pg], pa.float64(), mask=np.isnan(pg["down"][keep_pg])),
-            "up": pa.array(pg["up"][keep_pg], pa.float64(), mask=np.isnan(pg["up"][keep_pg])),
+            "offset": nullable_float(pg["offset"][keep_pg]),
+            "down": nullable_float(pg["down"][keep_pg]),
+            "up": nullable_float(pg["up"][keep_pg]),
         })
         ku = pa.array(keep_und)
-        vol = und["volatility"][keep_und]
         self.underlyings = pa.table({
             "underlying": pa.array(und["ids"][keep_und].astype(str), pa.string()),
             "price": und["price"][keep_und],
@@ -379,10 +378,9 @@ class Book:
             "product_group": und["product_group"].filter(ku),
             "leverage": und["leverage"][keep_und],
             "dividend_yield": und["dividend_yield"][keep_und],
-            "volatility": pa.array(vol, pa.float64(), mask=np.isnan(vol)),
+            "volatility": nullable_float(und["volatility"][keep_und]),
         })
         ki = pa.array(keep_ins)
-        iv = ins["implied_vol"][keep_ins]
         fut = ins["future_row"][keep_ins]
         self.instruments = pa.table({
             "instrument": pa.array(ins["ids"][keep_ins].astype(str), pa.string()),
@@ -395,9 +393,8 @@ class Book:
             "T": ins["T"][keep_ins],
             "style": ins["style"].filter(ki),
             "multiplier": ins["multiplier"][keep_ins],
-            "price": pa.array(ins["price"][keep_ins], pa.float64(),
-                              mask=np.isnan(ins["price"][keep_ins])),
-            "implied_vol": pa.array(iv, pa.float64(), mask=np.isnan(iv)),
+            "price": nullable_float(ins["price"][keep_ins]),
+            "implied_vol": nullable_float(ins["implied_vol"][keep_ins]),
             "future_code": np.where(fut >= 0, new_ins[np.maximum(fut, 0)], -1).astype(np.int32),
         })
         inst = pos["inst_row"] if keep_ins.all() else new_ins[pos["inst_row"]]

@@ -16,6 +16,7 @@ import datetime
 import numpy as np
 import pyarrow as pa
 
+from pmfast._arrays import nullable_float
 from pmfast.errors import InputError
 
 EXPIRY_LADDER = np.array([3, 10, 17, 24, 31, 45, 59, 73, 94, 122, 150, 185, 213, 276, 367, 458,
@@ -44,10 +45,6 @@ INDEX_CLASSES = [
     ("SPXU", 15.0, "equity", "american", -3.0, None),
 ]
 HAS_NO_SHARES = ("SPX", "XSP", "RUT", "NDX", "DJX", "SOX")
-
-
-def _nullable(values):
-    return pa.array(values, pa.float64(), mask=np.isnan(values))
 
 
 def _ids(prefix, n, width):
@@ -202,7 +199,7 @@ def generate(accounts=1000, seed=0, *, positions=None, underlyings=None, series=
                                                np.full(n_fut + n_fop, "SPX")]).astype(str)),
         "right": pa.array(np.concatenate([np.full(n_shares, None), right_txt,
                                           np.full(n_fut, None), fop_right]).astype(object)),
-        "strike": _nullable(np.concatenate([nan(n_shares, np.nan), ser["strike"],
+        "strike": nullable_float(np.concatenate([nan(n_shares, np.nan), ser["strike"],
                                             nan(n_fut, np.nan), fop_strike])),
         "expiry": pa.array(np.concatenate([
             np.full(n_shares, np.datetime64("NaT"), dtype="datetime64[D]"), exp_dates,
@@ -216,7 +213,7 @@ def generate(accounts=1000, seed=0, *, positions=None, underlyings=None, series=
                                       np.full(n_fut + n_fop, 50.0)]),
         "price": np.concatenate([und["price"][has_shares], mark, np.round(fut_price, 2),
                                  fop_mark]),
-        "implied_vol": _nullable(np.concatenate([nan(n_shares, np.nan), ser["iv"],
+        "implied_vol": nullable_float(np.concatenate([nan(n_shares, np.nan), ser["iv"],
                                                  nan(n_fut, np.nan), nan(n_fop, 0.17)])),
         "future": pa.array(np.concatenate([np.full(fop_base, None),
                                            fut_ids[fop_fut]]).astype(object)),
