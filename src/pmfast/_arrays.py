@@ -47,3 +47,9 @@ def broadcast_columns(right, *columns):
 def nullable_float(values):
     """float64 Arrow array of ``values`` with NaN stored as null (NaN means "not given")."""
     return pa.array(values, pa.float64(), mask=np.isnan(values))
+
+
+def arrow_chunks(column):
+    """The non-empty chunks of a pyarrow Array or ChunkedArray, in order."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    return [c for c in chunks if len(c)]

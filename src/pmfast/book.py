@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pmfast import _core
-from pmfast._arrays import nullable_float
+from pmfast._arrays import arrow_chunks, nullable_float
 from pmfast._threads import resolve_n_threads
 from pmfast.errors import InputError
 from pmfast.io import to_arrow
@@ -453,10 +453,6 @@ def _encode_accounts(column, n_threads=1):
     return np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object).astype(str), codes
 
 
-def _chunks(column):
-    return column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-
-
 def _index_in(values, value_set, n_threads):
     """Row of each value in ``value_set`` (int64, -1 where absent or null). Arrow's lookup is
     single-threaded: the values are cut into one slice per thread, each slice looked up by its
@@ -484,7 +480,7 @@ def _fixed_width_keys(column):
     integers compare as the strings do, so a radix sort of the integers both encodes and sorts
     the ids (about 3x pyarrow's hash encoding of ten million ids into a million-entry table).
     Widths 1, 2, 4 and 8 are read straight from Arrow's data buffer (one byte-swapping copy)."""
-    chunks = _chunks(column)
+    chunks = arrow_chunks(column)
     width = None
     pieces = []
     for chunk in chunks:
