@@ -187,7 +187,6 @@ def generate(accounts=1000, seed=0, *, positions=None, underlyings=None, series=
     fut_ids = np.array([f"ES.{k}" for k in range(n_fut)])
     fop_ids = np.char.add(np.char.add(fut_ids[fop_fut], "."),
                           np.char.add(fop_strike.astype(int).astype(str), fop_right))
-    n_ins = fop_base + n_fop
     kinds = np.concatenate([np.full(n_shares, "equity"), np.full(n_series, "option"),
                             np.full(n_fut, "future"), np.full(n_fop, "future_option")])
     nan = np.full
