@@ -28,7 +28,8 @@ STRATEGIES = {
     "butterfly": (0.04, 3), "naked_short": (0.12, 1), "long_option": (0.13, 1),
     "future": (0.02, 2),
 }
-# The S&P-like product group and the other indexes: (id, price, group_type, style, leverage)
+# The S&P-like product group and the other indexes:
+# (id, price, group_type, style, leverage, product_group)
 INDEX_CLASSES = [
     ("SPX", 6000.0, "high_cap_index", "european", 1.0, "SP500"),
     ("XSP", 600.0, "high_cap_index", "european", 1.0, "SP500"),
