@@ -51,6 +51,12 @@ def test_net_positions_rejects_a_negative_instrument():
                                  np.ones(2), 1, 1)
 
 
+def test_net_positions_names_an_account_out_of_range():
+    with pytest.raises(pmfast.InputError, match=r"account\[1\] = 3"):
+        _core.book_net_positions(np.array([0, 3], np.int32), np.zeros(2, np.int32),
+                                 np.ones(2), 2, 1)
+
+
 def test_segment_sort_with_keys_too_wide_to_pack():
     """(group, key) beyond 63 bits takes the per-group fallback: same stable order."""
     rng = np.random.default_rng(3)

@@ -193,25 +193,6 @@ def test_concentration_overlay_by_hand():
     assert pm["requirement"] == pytest.approx(45_500.0) and pm["binding"] == "concentration"
 
 
-def test_kernel_matches_numpy_aggregation_on_a_generated_book():
-    from pmfast import _core
-    from pmfast.portfolio import Layout
-    from pmfast.scenarios import build_groups
-    book = pmfast.generate(accounts=300, seed=9, as_book=True)
-    groups = build_groups(book, CRR)
-    layout = Layout(book, groups, book.rejected)
-    rng = np.random.default_rng(0)
-    n_ins = book.instruments.num_rows
-    pnl = rng.normal(0, 100, (n_ins, 10))
-    per_unit = rng.uniform(0, 40, n_ins)
-    cap = np.where(rng.random(n_ins) < 0.5, rng.uniform(0, 60, n_ins), np.nan)
-    res = _core.margin_aggregate(*layout.args(), pnl, per_unit, cap, False, False, 2)
-    req, risk, minimum = twin.aggregate_numpy(*layout.args(), pnl, per_unit, cap)
-    np.testing.assert_allclose(res["account_requirement"], req, rtol=1e-12, atol=1e-9)
-    np.testing.assert_allclose(res["account_risk"], risk, rtol=1e-12, atol=1e-9)
-    np.testing.assert_allclose(res["account_minimum"], minimum, rtol=1e-12, atol=1e-9)
-
-
 @pytest.mark.parametrize("bad,pattern", [
     ("instrument", r"instrument\[0\] = 99999"), ("class_start", r"class_start"),
     ("offset", r"group_offset\[0\] = 1.5")])

@@ -145,6 +145,22 @@ def test_bad_input_names_argument_and_index(bad, message):
         pricing.implied_vol(**kwargs)
 
 
+@pytest.mark.parametrize("american", [True, False])
+@pytest.mark.parametrize("model, steps, message", [
+    (99, 200, r"unknown pricing model code 99"),
+    (-1, 200, r"unknown pricing model code -1"),
+    (4, 0, r"steps must be >= 1"),
+])
+def test_core_rejects_bad_model_code_as_input_error(american, model, steps, message):
+    # The binding takes the raw enum code: a code outside it is bad input, not an internal error.
+    from pmfast import _core
+    one = np.ones(2)
+    out = np.empty(2)
+    with pytest.raises(pmfast.InputError, match=message):
+        _core.implied_vol(one, np.ones(2, dtype=np.int8), one * 100, one * 100, one * 0.5,
+                          one * 0.05, one * 0.0, model, steps, american, out, 1)
+
+
 def test_signature_is_the_one_the_margin_engine_calls():
     import inspect
     sig = inspect.signature(pricing.implied_vol)

@@ -1,6 +1,7 @@
 """Turning user arrays into the contiguous columns the core takes (shared by the compiled
 functions and the numpy reference twin, so both see identical inputs)."""
 import numpy as np
+import pyarrow as pa
 
 from pmfast.errors import InputError
 
@@ -41,3 +42,14 @@ def broadcast_columns(right, *columns):
     codes = np.ascontiguousarray(np.broadcast_to(codes, shape).ravel())
     floats = [np.ascontiguousarray(np.broadcast_to(f, shape).ravel()) for f in floats]
     return shape, codes, floats
+
+
+def nullable_float(values):
+    """float64 Arrow array of ``values`` with NaN stored as null (NaN means "not given")."""
+    return pa.array(values, pa.float64(), mask=np.isnan(values))
+
+
+def arrow_chunks(column):
+    """The non-empty chunks of a pyarrow Array or ChunkedArray, in order."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    return [c for c in chunks if len(c)]

@@ -9,6 +9,8 @@ from pmfast._cpp_book cimport (segment_sort as c_segment_sort,
 import numpy as _np
 import pyarrow as _pa
 
+from pmfast._arrays import arrow_chunks as _arrow_chunks
+
 
 def book_segment_sort(const int32_t[::1] group, const int64_t[::1] key, int64_t n_groups,
                       int n_threads):
@@ -89,15 +91,10 @@ cdef _string_chunks(chunks, StringChunks* out):
         out.start.push_back(row)
 
 
-def _string_chunk_list(column):
-    chunks = column.chunks if isinstance(column, _pa.ChunkedArray) else [column]
-    return [c for c in chunks if len(c)]
-
-
 def book_encode_strings(column, str what, int n_threads):
     """(int32 code per row, first row of each distinct value) with codes in the values' byte
     order, of a pyarrow string Array or ChunkedArray; a null raises InputError naming ``what``."""
-    chunks = _string_chunk_list(column)
+    chunks = _arrow_chunks(column)
     cdef StringChunks sc
     _string_chunks(chunks, &sc)
     cdef int64_t n = sc.start.back()

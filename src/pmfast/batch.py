@@ -57,7 +57,7 @@ class BatchRun:
 
     @property
     def n_rejected(self):
-        return 0 if self.errors is None else int(self.errors["account"].nunique())
+        return int(self.errors["account"].nunique())
 
 
 def _join_accounts(book, pm, regt, rejected):

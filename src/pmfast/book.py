@@ -13,13 +13,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pmfast import _core
+from pmfast._arrays import arrow_chunks, nullable_float
 from pmfast._threads import resolve_n_threads
 from pmfast.errors import InputError
 from pmfast.io import to_arrow
+from pmfast.rules import GROUP_TYPES
 from pmfast.schema import TableChecker, format_ids
 
 KINDS = ("equity", "option", "future", "future_option")
-GROUP_TYPES = ("equity", "narrow_index", "broad_index", "high_cap_index")
 STYLES = ("american", "european")
 ERROR_MODES = ("raise", "collect")
 MAX_PROBLEMS_SHOWN = 5
@@ -190,7 +191,7 @@ class Book:
         c.flag_missing("dividend_yield", dividend_yield)
         volatility = c.number("volatility")
         c.flag("volatility", "must be > 0", ~np.isnan(volatility) & ~(volatility > 0))
-        pg_row = self._product_group_rows(product_group, pg)
+        pg_row = _index_in(product_group, pg["ids"], self._n_threads)
         self._check_common_group_type(c, product_group, group_type, pg, pg_row)
         blame = _Blame(c.n)
         self._absorb(c, blame)
@@ -199,11 +200,6 @@ class Book:
                 "product_group": product_group, "leverage": leverage,
                 "dividend_yield": dividend_yield, "volatility": volatility, "blame": blame,
                 "pg_row": pg_row}
-
-    @staticmethod
-    def _product_group_rows(product_group, pg):
-        rows = pc.index_in(product_group, value_set=pg["ids"])
-        return np.asarray(pc.fill_null(rows, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
     @staticmethod
     def _check_common_group_type(c, product_group, group_type, pg, pg_row):
@@ -243,9 +239,7 @@ class Book:
         # an equity's underlying is itself
         underlying = pc.if_else(pc.and_(pc.is_null(underlying), pa.array(is_equity)), ids_col,
                                 underlying)
-        und_row = pc.index_in(underlying, value_set=und["ids_col"])
-        und_row = np.asarray(pc.fill_null(und_row, -1).to_numpy(zero_copy_only=False),
-                             dtype=np.int64)
+        und_row = _index_in(underlying, und["ids_col"], self._n_threads)
         und_null = underlying.is_null().to_numpy(zero_copy_only=False).astype(bool)
         c.flag("underlying", "missing", und_null)
         _flag_unknown(c, "underlying", underlying, ~und_null & (und_row < 0), "underlyings")
@@ -307,9 +301,7 @@ class Book:
         implied_vol = np.where(is_opt, implied_vol, np.nan)
 
         future = c.string("future", required=False)
-        future_row = pc.index_in(future, value_set=ids_col)
-        future_row = np.asarray(pc.fill_null(future_row, -1).to_numpy(zero_copy_only=False),
-                                dtype=np.int64)
+        future_row = _index_in(future, ids_col, self._n_threads)
         future_row = np.where(is_fop, future_row, -1)
         fut_ok = np.zeros(c.n, dtype=bool)
         fut_ok[future_row >= 0] = is_future[future_row[future_row >= 0]]
@@ -374,13 +366,11 @@ class Book:
 
         self.product_groups = pa.table({
             "product_group": pg["ids"].filter(pa.array(keep_pg)),
-            "offset": pa.array(pg["offset"][keep_pg], pa.float64(), mask=np.isnan(
-                pg["offset"][keep_pg])),
-            "down": pa.array(pg["down"][keep_pg], pa.float64(), mask=np.isnan(pg["down"][keep_pg])),
-            "up": pa.array(pg["up"][keep_pg], pa.float64(), mask=np.isnan(pg["up"][keep_pg])),
+            "offset": nullable_float(pg["offset"][keep_pg]),
+            "down": nullable_float(pg["down"][keep_pg]),
+            "up": nullable_float(pg["up"][keep_pg]),
         })
         ku = pa.array(keep_und)
-        vol = und["volatility"][keep_und]
         self.underlyings = pa.table({
             "underlying": pa.array(und["ids"][keep_und].astype(str), pa.string()),
             "price": und["price"][keep_und],
@@ -388,10 +378,9 @@ class Book:
             "product_group": und["product_group"].filter(ku),
             "leverage": und["leverage"][keep_und],
             "dividend_yield": und["dividend_yield"][keep_und],
-            "volatility": pa.array(vol, pa.float64(), mask=np.isnan(vol)),
+            "volatility": nullable_float(und["volatility"][keep_und]),
         })
         ki = pa.array(keep_ins)
-        iv = ins["implied_vol"][keep_ins]
         fut = ins["future_row"][keep_ins]
         self.instruments = pa.table({
             "instrument": pa.array(ins["ids"][keep_ins].astype(str), pa.string()),
@@ -404,9 +393,8 @@ class Book:
             "T": ins["T"][keep_ins],
             "style": ins["style"].filter(ki),
             "multiplier": ins["multiplier"][keep_ins],
-            "price": pa.array(ins["price"][keep_ins], pa.float64(),
-                              mask=np.isnan(ins["price"][keep_ins])),
-            "implied_vol": pa.array(iv, pa.float64(), mask=np.isnan(iv)),
+            "price": nullable_float(ins["price"][keep_ins]),
+            "implied_vol": nullable_float(ins["implied_vol"][keep_ins]),
             "future_code": np.where(fut >= 0, new_ins[np.maximum(fut, 0)], -1).astype(np.int32),
         })
         inst = pos["inst_row"] if keep_ins.all() else new_ins[pos["inst_row"]]
@@ -465,10 +453,6 @@ def _encode_accounts(column, n_threads=1):
     return np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object).astype(str), codes
 
 
-def _chunks(column):
-    return column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-
-
 def _index_in(values, value_set, n_threads):
     """Row of each value in ``value_set`` (int64, -1 where absent or null). Arrow's lookup is
     single-threaded: the values are cut into one slice per thread, each slice looked up by its
@@ -496,7 +480,7 @@ def _fixed_width_keys(column):
     integers compare as the strings do, so a radix sort of the integers both encodes and sorts
     the ids (about 3x pyarrow's hash encoding of ten million ids into a million-entry table).
     Widths 1, 2, 4 and 8 are read straight from Arrow's data buffer (one byte-swapping copy)."""
-    chunks = _chunks(column)
+    chunks = arrow_chunks(column)
     width = None
     pieces = []
     for chunk in chunks:

@@ -1,8 +1,6 @@
 """Portfolio margin against the Reg T strategy-based baseline, per account."""
 from __future__ import annotations
 
-import inspect
-
 import pandas as pd
 
 from pmfast.errors import PmfastError
@@ -30,10 +28,7 @@ def compare(book, pm_rules="finra-cpm", regt_rules="regt", n_threads=None):
     from pmfast.portfolio import portfolio_margin
     from pmfast.strategy import strategy_margin
 
-    kwargs = {"rules": pm_rules}
-    if "n_threads" in inspect.signature(portfolio_margin).parameters:
-        kwargs["n_threads"] = n_threads
-    pm = portfolio_margin(book, **kwargs).accounts
+    pm = portfolio_margin(book, rules=pm_rules, n_threads=n_threads).accounts
     regt = strategy_margin(book, rules=regt_rules, n_threads=n_threads).accounts
     return compare_accounts(pm, regt)
 

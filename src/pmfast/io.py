@@ -26,7 +26,7 @@ def _read_path(path, table):
     kind = _READERS.get(suffix)
     if kind is None:
         raise InputError(f"{table}: cannot read {str(path)!r}: the file type {suffix or '(none)'!r}"
-                         " is not one of .parquet, .csv, .arrow, .feather")
+                         f" is not one of {', '.join(_READERS)}")
     if not path.is_file():
         raise InputError(f"{table}: file {str(path)!r} does not exist")
     try:

@@ -30,6 +30,19 @@ def _model_code(model, allowed):
     return MODELS[model]
 
 
+def _resolve_model(style, model, european_models):
+    """(model name, model code) for ``style``: ``model`` defaults to ``"bsm"`` (European) or
+    :data:`DEFAULT_AMERICAN_MODEL`, and must be one of ``european_models`` /
+    :data:`AMERICAN_MODELS`."""
+    if style == "european":
+        model = model or "bsm"
+        return model, _model_code(model, european_models)
+    if style == "american":
+        model = model or DEFAULT_AMERICAN_MODEL
+        return model, _model_code(model, AMERICAN_MODELS)
+    raise InputError(f"style must be 'american' or 'european'; got {style!r}")
+
+
 def _price(right, S, K, T, r, q, vol, model, steps, american, n_threads):
     shape, codes, cols = broadcast_columns(right, S, K, T, r, q, vol)
     out = np.empty(codes.shape[0], dtype=np.float64)
@@ -113,19 +126,12 @@ def implied_vol(price, right, S, K, T, r, q, *, style="european", model=None,
     >>> round(float(v), 3)
     0.3
     """
-    if style == "european":
-        model = model or "bsm"
-        _model_code(model, ("bsm", "black76", "crr"))
-    elif style == "american":
-        model = model or DEFAULT_AMERICAN_MODEL
-        _model_code(model, AMERICAN_MODELS)
-    else:
-        raise InputError(f"style must be 'american' or 'european'; got {style!r}")
+    model, code = _resolve_model(style, model, ("bsm", "black76", "crr"))
     if model == "black76":
         q = 0.0
     shape, codes, cols = broadcast_columns(right, S, K, T, r, q, price)
     out = np.empty(codes.shape[0], dtype=np.float64)
-    _core.implied_vol(cols[5], codes, *cols[:5], MODELS[model], int(steps), style == "american",
+    _core.implied_vol(cols[5], codes, *cols[:5], code, int(steps), style == "american",
                       out, resolve_n_threads(n_threads))
     return out.reshape(shape)
 
@@ -142,14 +148,7 @@ def reprice_grid(right, S, K, T, r, q, vol, spot_moves, vol_shifts=None, *,
     ``style="european"`` uses ``bsm`` (or ``model="black76"``, where ``S`` is the future's
     price); ``"american"`` uses ``model`` (default ``bjs2002``).
     """
-    if style == "european":
-        model = model or "bsm"
-        _model_code(model, ("bsm", "black76"))
-    elif style == "american":
-        model = model or DEFAULT_AMERICAN_MODEL
-        _model_code(model, AMERICAN_MODELS)
-    else:
-        raise InputError(f"style must be 'american' or 'european'; got {style!r}")
+    _, code = _resolve_model(style, model, ("bsm", "black76"))
     if vol_shift_kind not in ("relative", "absolute"):
         raise InputError(f"vol_shift_kind must be 'relative' or 'absolute'; got {vol_shift_kind!r}")
     _, codes, cols = broadcast_columns(right, S, K, T, r, q, vol)
@@ -158,6 +157,6 @@ def reprice_grid(right, S, K, T, r, q, vol, spot_moves, vol_shifts=None, *,
         np.asarray([0.0] if vol_shifts is None else vol_shifts, dtype=np.float64)).ravel())
     out = np.empty((codes.shape[0], moves.shape[0] * shifts.shape[0]), dtype=np.float64)
     _core.reprice_grid(codes, *cols, moves, shifts, vol_shift_kind == "relative",
-                       float(horizon_days) / 365.0, MODELS[model], int(steps), out,
+                       float(horizon_days) / 365.0, code, int(steps), out,
                        resolve_n_threads(n_threads))
     return out

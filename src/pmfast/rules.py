@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pmfast.errors import InputError
+from pmfast.pricing import AMERICAN_MODELS
 
 try:
     import tomllib
@@ -20,7 +21,6 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 GROUP_TYPES = ("equity", "narrow_index", "broad_index", "high_cap_index")
-AMERICAN_MODELS = ("bjs2002", "bjs1993", "crr", "fixed_point")
 VOL_SHIFT_KINDS = ("relative", "absolute")
 PRESETS = ("finra-cpm", "house")
 DEFAULT_RULES = "finra-cpm"

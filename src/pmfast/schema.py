@@ -130,13 +130,11 @@ class TableChecker:
         self.ids = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
         return col
 
-    def number(self, column, default=None, required=False):
+    def number(self, column, default=None):
         """The column as float64 numpy (NaN where null); non-numeric text is flagged.
 
         ``default`` fills an absent column (and nulls when ``default`` is not None)."""
         if not self.has(column):
-            if required:
-                self.require(column)
             return np.full(self.n, np.nan if default is None else default, dtype=np.float64)
         col = self.table.column(column).combine_chunks()
         if pa.types.is_dictionary(col.type):
@@ -159,7 +157,7 @@ class TableChecker:
             values = np.where(np.isnan(values), default, values)
         return values
 
-    def flag_missing(self, column, values, mask=None, reason="missing or not finite"):
+    def flag_missing(self, column, values, mask=None):
         """Flag rows (within ``mask``) whose value is NaN/inf, except those already flagged
         as not a number."""
         bad = ~np.isfinite(values)
@@ -167,7 +165,7 @@ class TableChecker:
             bad &= ~self._not_number[column]
         if mask is not None:
             bad &= mask
-        self.flag(column, reason, bad)
+        self.flag(column, "missing or not finite", bad)
 
     def date(self, column):
         """The column as date32 (null where absent); unreadable dates are flagged."""
@@ -191,7 +189,7 @@ class TableChecker:
 
     def duplicates(self, column):
         """Flag every row whose id occurs more than once."""
-        uniq, inverse, counts = np.unique(self.ids.astype(str), return_inverse=True,
+        _, inverse, counts = np.unique(self.ids.astype(str), return_inverse=True,
                                           return_counts=True)
         self.flag(column, "duplicate id", counts[inverse] > 1)
 

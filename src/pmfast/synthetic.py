@@ -16,6 +16,7 @@ import datetime
 import numpy as np
 import pyarrow as pa
 
+from pmfast._arrays import nullable_float
 from pmfast.errors import InputError
 
 EXPIRY_LADDER = np.array([3, 10, 17, 24, 31, 45, 59, 73, 94, 122, 150, 185, 213, 276, 367, 458,
@@ -27,7 +28,8 @@ STRATEGIES = {
     "butterfly": (0.04, 3), "naked_short": (0.12, 1), "long_option": (0.13, 1),
     "future": (0.02, 2),
 }
-# The S&P-like product group and the other indexes: (id, price, group_type, style, leverage)
+# The S&P-like product group and the other indexes:
+# (id, price, group_type, style, leverage, product_group)
 INDEX_CLASSES = [
     ("SPX", 6000.0, "high_cap_index", "european", 1.0, "SP500"),
     ("XSP", 600.0, "high_cap_index", "european", 1.0, "SP500"),
@@ -44,10 +46,6 @@ INDEX_CLASSES = [
     ("SPXU", 15.0, "equity", "american", -3.0, None),
 ]
 HAS_NO_SHARES = ("SPX", "XSP", "RUT", "NDX", "DJX", "SOX")
-
-
-def _nullable(values):
-    return pa.array(values, pa.float64(), mask=np.isnan(values))
 
 
 def _ids(prefix, n, width):
@@ -190,7 +188,6 @@ def generate(accounts=1000, seed=0, *, positions=None, underlyings=None, series=
     fut_ids = np.array([f"ES.{k}" for k in range(n_fut)])
     fop_ids = np.char.add(np.char.add(fut_ids[fop_fut], "."),
                           np.char.add(fop_strike.astype(int).astype(str), fop_right))
-    n_ins = fop_base + n_fop
     kinds = np.concatenate([np.full(n_shares, "equity"), np.full(n_series, "option"),
                             np.full(n_fut, "future"), np.full(n_fop, "future_option")])
     nan = np.full
@@ -202,7 +199,7 @@ def generate(accounts=1000, seed=0, *, positions=None, underlyings=None, series=
                                                np.full(n_fut + n_fop, "SPX")]).astype(str)),
         "right": pa.array(np.concatenate([np.full(n_shares, None), right_txt,
                                           np.full(n_fut, None), fop_right]).astype(object)),
-        "strike": _nullable(np.concatenate([nan(n_shares, np.nan), ser["strike"],
+        "strike": nullable_float(np.concatenate([nan(n_shares, np.nan), ser["strike"],
                                             nan(n_fut, np.nan), fop_strike])),
         "expiry": pa.array(np.concatenate([
             np.full(n_shares, np.datetime64("NaT"), dtype="datetime64[D]"), exp_dates,
@@ -216,7 +213,7 @@ def generate(accounts=1000, seed=0, *, positions=None, underlyings=None, series=
                                       np.full(n_fut + n_fop, 50.0)]),
         "price": np.concatenate([und["price"][has_shares], mark, np.round(fut_price, 2),
                                  fop_mark]),
-        "implied_vol": _nullable(np.concatenate([nan(n_shares, np.nan), ser["iv"],
+        "implied_vol": nullable_float(np.concatenate([nan(n_shares, np.nan), ser["iv"],
                                                  nan(n_fut, np.nan), nan(n_fop, 0.17)])),
         "future": pa.array(np.concatenate([np.full(fop_base, None),
                                            fut_ids[fop_fut]]).astype(object)),

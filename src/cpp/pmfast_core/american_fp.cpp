@@ -47,32 +47,32 @@ constexpr int kFallbackSteps = 500;  // averaged with 501 steps: error ~1e-4 K
 
 int round_up8(int n) { return (n + 7) / 8 * 8; }
 
+// P_n(z) and P_n'(z) by the three-term recurrence.
+void legendre(int n, double z, double& p_n, double& dp_n) {
+  double p0 = 1.0, p1 = z;
+  for (int k = 2; k <= n; ++k) {
+    const double p2 = ((2.0 * k - 1.0) * z * p1 - (k - 1.0) * p0) / k;
+    p0 = p1;
+    p1 = p2;
+  }
+  p_n = p1;
+  dp_n = n * (z * p1 - p0) / (z * z - 1.0);
+}
+
 // Gauss-Legendre nodes and weights on [-1, 1] (Newton on the Legendre recurrence).
 void gauss_legendre(int n, std::vector<double>& x, std::vector<double>& w) {
   x.assign(n, 0.0);
   w.assign(n, 0.0);
   for (int i = 0; i < n; ++i) {
     double z = std::cos(kPi * (i + 0.75) / (n + 0.5));
-    double dp = 1.0;
+    double p1 = 0.0, dp = 1.0;
     for (int it = 0; it < 100; ++it) {
-      double p0 = 1.0, p1 = z;
-      for (int k = 2; k <= n; ++k) {
-        const double p2 = ((2.0 * k - 1.0) * z * p1 - (k - 1.0) * p0) / k;
-        p0 = p1;
-        p1 = p2;
-      }
-      dp = n * (z * p1 - p0) / (z * z - 1.0);
+      legendre(n, z, p1, dp);
       const double dz = p1 / dp;
       z -= dz;
       if (std::fabs(dz) < 1e-16) break;
     }
-    double p0 = 1.0, p1 = z;
-    for (int k = 2; k <= n; ++k) {
-      const double p2 = ((2.0 * k - 1.0) * z * p1 - (k - 1.0) * p0) / k;
-      p0 = p1;
-      p1 = p2;
-    }
-    dp = n * (z * p1 - p0) / (z * z - 1.0);
+    legendre(n, z, p1, dp);
     x[i] = z;
     w[i] = 2.0 / ((1.0 - z * z) * dp * dp);
   }
@@ -170,21 +170,6 @@ const FpTables& tables_for(const FpScheme& s) {
   auto& slot = cache[std::make_tuple(s.nodes, s.fp_points, s.iterations, s.price_points)];
   if (!slot) slot = make_tables(s);
   return *slot;
-}
-
-double norm_pdf_d(double x) { return 0.39894228040143267794 * std::exp(-0.5 * x * x); }
-
-// Exact zero-volatility value of a unit-strike American put: the spot moves with its forward,
-// so the best of exercising now, at expiry, or at the stationary time of e^{-rt} - x e^{-qt}.
-double deterministic_put(double x, double T, double r, double q) {
-  auto g = [&](double t) { return std::max(std::exp(-r * t) - x * std::exp(-q * t), 0.0); };
-  double best = std::max(g(0.0), g(T));
-  // g'(t) = 0 where q x e^{(r-q) t} = r.
-  if (r != q && r * x * q != 0.0 && r / (q * x) > 0.0) {
-    const double t = std::log(r / (q * x)) / (r - q);
-    if (t > 0.0 && t < T) best = std::max(best, g(t));
-  }
-  return best;
 }
 
 enum class FpKind { expired, deterministic, european, boundary, tree };
@@ -310,8 +295,8 @@ void solve_boundary(const FpTables& tb, FpPut& put) {
         D = cp[m + j] + di;
         if (newton) {
           const double dp = a[m + j] / v + 0.5 * v;
-          Nd = norm_pdf_d(dp - v) / (b[j] * v);
-          Dd = norm_pdf_d(dp) / (b[j] * v);
+          Nd = norm_pdf(dp - v) / (b[j] * v);
+          Dd = norm_pdf(dp) / (b[j] * v);
         } else {
           Nd = Dd = 0.0;
         }
@@ -412,7 +397,8 @@ double put_value(const FpPut& put, double x) {
   switch (put.kind) {
     case FpKind::expired: return intrinsic;
     case FpKind::deterministic:
-      return std::max(deterministic_put(x, put.T, put.r, put.q),
+      // Exact zero-volatility value of the unit-strike American put (spot on its forward).
+      return std::max(zero_vol_value(-1.0, x, 1.0, put.T, put.r, put.q, true),
                       bsm_value(-1.0, x, 1.0, put.T, put.r, put.q, put.vol));
     case FpKind::tree: {
       const double a = crr_value(-1.0, x, 1.0, put.T, put.r, put.q, put.vol, kFallbackSteps, true);

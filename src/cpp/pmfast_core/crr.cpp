@@ -25,15 +25,12 @@ double crr_value(double right, double S, double K, double T, double r, double q,
   const double d = 1.0 / u;
   const double growth = std::exp((r - q) * dt);
   const double p = (growth - d) / (u - d);
-  if (!(vol > 0.0) || !(p >= 0.0 && p <= 1.0)) {
+  if (!(vol > 0.0) || !(p >= 0.0 && p <= 1.0) || S <= 0.0 || K <= 0.0) {
     // Zero or tiny volatility (the drift outruns the tree): no valid probabilities; the spot
     // follows its forward, and the exact zero-volatility limit is used.
-    const double v = zero_vol_value(right, S, K, T, r, q, american);
-    return american ? std::max(v, intrinsic) : v;
-  }
-  if (S <= 0.0 || K <= 0.0) {
-    // The payoff is linear on the whole tree: the American value is the better of exercising
-    // now and holding (a zero-strike call, a zero-spot put); the European value is discounted.
+    // S or K zero: the payoff is linear on the whole tree, so the American value is the better
+    // of exercising now and holding (a zero-strike call, a zero-spot put); the European value
+    // is discounted. Both are the zero-volatility value.
     const double v = zero_vol_value(right, S, K, T, r, q, american);
     return american ? std::max(v, intrinsic) : v;
   }

@@ -130,15 +130,11 @@ double implied_vol_model(double price, Model model, int steps, bool american, do
 void implied_vol_options(const OptionArrays& o, const double* price, Model model, int steps,
                          bool american, double* out, int n_threads) {
   validate_market(o);
-  for (int64_t i = 0; i < o.n; ++i) {
-    if (std::isnan(price[i])) throw bad_value("price", i, price[i], "must be a number, not NaN");
-    if (std::isinf(price[i])) throw bad_value("price", i, price[i], "must be finite");
-    if (price[i] < 0) throw bad_value("price", i, price[i], "must be >= 0");
-  }
+  check_column("price", price, o.n, false);
+  check_model(model, steps);
   const bool european = !american && (model == Model::bsm || model == Model::black76);
   if (!european && !american && model != Model::crr)
     throw InputError("implied_vol: a European implied vol needs bsm, black76 or crr");
-  if (model == Model::crr && steps < 1) throw InputError("steps must be >= 1 for the crr model");
   parallel_for(o.n, n_threads, 256, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       const double right = o.right[i];

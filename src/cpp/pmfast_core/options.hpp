@@ -33,4 +33,11 @@ void validate_options(const OptionArrays& o);
 // The same checks for every column but vol (implied volatility takes prices instead).
 void validate_market(const OptionArrays& o);
 
+// Throws InputError naming `name` and the first offending index: NaN, +-inf, or (unless
+// allow_negative) a negative value.
+void check_column(const char* name, const double* x, int64_t n, bool allow_negative);
+
+// Throws InputError for a code outside enum Model, or crr with steps < 1.
+void check_model(Model model, int steps);
+
 }  // namespace pmfast

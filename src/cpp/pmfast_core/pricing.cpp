@@ -15,18 +15,6 @@ namespace pmfast {
 namespace {
 bool is_european_model(Model m) { return m == Model::bsm || m == Model::black76; }
 
-void check_model(Model model, int steps) {
-  switch (model) {
-    case Model::bsm: case Model::black76: case Model::bjs1993: case Model::bjs2002:
-    case Model::fixed_point:
-      return;
-    case Model::crr:
-      if (steps < 1) throw InputError("steps must be >= 1 for the crr model");
-      return;
-  }
-  throw InputError("unknown pricing model code " + std::to_string(static_cast<int>(model)));
-}
-
 void check_grid(const ScenarioGrid& g) {
   for (int64_t m = 0; m < g.n_moves; ++m) {
     if (!std::isfinite(g.spot_moves[m]) || g.spot_moves[m] < -1.0)

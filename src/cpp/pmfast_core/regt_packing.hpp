@@ -13,7 +13,7 @@ namespace pmfast {
 // Scratch space reused across groups by one thread (no allocation per group once warm).
 struct PackingWorkspace {
   std::vector<int> parent, comp_rows, comp_cols, row_local;
-  std::vector<double> A, b, s, x, tableau, lp_y, bounds, resid, best, work_b;
+  std::vector<double> A, b, s, x, tableau, bounds, resid, best;
   std::vector<int> basis, order;
   std::vector<char> hyper, keep, done;
   std::vector<int> cand;

@@ -203,11 +203,11 @@ int64_t net_positions(const int32_t* account, const int32_t* instrument, const d
   Buffer<int64_t> order = buffer<int64_t>(n);
   Buffer<uint64_t> packed;
   uint64_t max_packed = 0, stride = 0;
-  const bool fast = pack_keys(account, instrument, n, n_accounts, "group", "instrument", packed,
+  const bool fast = pack_keys(account, instrument, n, n_accounts, "account", "instrument", packed,
                               max_packed, stride, n_threads);
   if (fast) {
     radix_argsort(packed.get(), n, max_packed, order.get(), n_threads);  // packed sorted too
-  } else {  // more than 2^32 rows
+  } else {  // (account, instrument) too wide for 64 bits, or 2^32 rows or more
     grouped_sort(account, instrument, n, n_accounts, order.get());
   }
   const int64_t* o = order.get();

@@ -1,11 +1,11 @@
 #include <cmath>
+#include <string>
 
 #include "pmfast_core/errors.hpp"
 #include "pmfast_core/options.hpp"
 
 namespace pmfast {
 
-namespace {
 void check_column(const char* name, const double* x, int64_t n, bool allow_negative) {
   for (int64_t i = 0; i < n; ++i) {
     if (std::isnan(x[i])) throw bad_value(name, i, x[i], "must be a number, not NaN");
@@ -13,7 +13,18 @@ void check_column(const char* name, const double* x, int64_t n, bool allow_negat
     if (!allow_negative && x[i] < 0) throw bad_value(name, i, x[i], "must be >= 0");
   }
 }
-}  // namespace
+
+void check_model(Model model, int steps) {
+  switch (model) {
+    case Model::bsm: case Model::black76: case Model::bjs1993: case Model::bjs2002:
+    case Model::fixed_point:
+      return;
+    case Model::crr:
+      if (steps < 1) throw InputError("steps must be >= 1 for the crr model");
+      return;
+  }
+  throw InputError("unknown pricing model code " + std::to_string(static_cast<int>(model)));
+}
 
 void validate_market(const OptionArrays& o) {
   for (int64_t i = 0; i < o.n; ++i) {

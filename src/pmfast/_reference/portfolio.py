@@ -110,7 +110,6 @@ def scenario_pnl(book, rules, scenario_set):
     n_sc = scenario_set.n_scenarios
     out = np.zeros((len(pos), n_sc))
     value0 = np.zeros(len(pos))
-    T_h = None
     for i in range(len(pos)):
         row = pos.iloc[i]
         g = groups.loc[row["group"]]
@@ -205,7 +204,6 @@ def concentration(book, rules):
     for name, move in (("large", c.large_move), ("other", c.other_move)):
         flat = rules.replace(ranges={g: (-move, move) for g in rules.ranges}, overrides={})
         flat = flat.replace(scenario_sets=(flat.scenario_sets[0].__class__(points=2),))
-        pos, ins, und, pg = _frames(book)
         pnl, _ = scenario_pnl(_Ungrouped(book), flat, flat.scenario_sets[0])
         cls = pnl.groupby(["account", "i_underlying"])[[0, 1]].sum()
         out[name] = np.maximum(0.0, -cls.min(axis=1))
