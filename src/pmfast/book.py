@@ -1,8 +1,9 @@
 """``pmfast.Book``: a validated, dictionary-encoded book of positions across many accounts.
 
 Inputs are converted to Arrow once (``pmfast.io``), checked column-wise (``pmfast.schema``) and
-string keys are encoded to int32 codes for the core. The attributes are the contract in
-BOOK-CONTRACT.md (shared by portfolio margin, the Reg T engine and the CLI).
+string keys are encoded to int32 codes for the core. The attributes are a contract
+shared by portfolio margin, the Reg T engine, the what-if session and the CLI: see "The Book's
+attributes" in docs/portfolio-margin.md.
 """
 import datetime
 from concurrent.futures import ThreadPoolExecutor

@@ -1,5 +1,6 @@
 """``pmfast.Book`` -> :class:`~pmfast.strategy.legs.LegColumns` (the Book is already
-validated; this only gathers the columns the Reg T rules need, see BOOK-CONTRACT).
+validated; this only gathers the columns the Reg T rules need, see "The Book's attributes" in
+docs/portfolio-margin.md).
 
 Reg T marks options at market. The interface lets an option come with ``implied_vol`` and no
 ``price``; such an option is marked at its model value today (BSM for European style,
