@@ -1,4 +1,4 @@
-"""``_core.book_encode_strings`` (src/cpp/pmfast_core/encode_strings.cpp), the threaded encoder of
+"""``_core.book_encode_strings`` (src/cpp/pmfast_core/book/encode_strings.cpp), the threaded encoder of
 string ids of any length, against numpy: codes are each row's index among the distinct values
 sorted by UTF-8 bytes, first rows the earliest row of each value; the same for any n_threads."""
 import numpy as np

@@ -23,8 +23,9 @@ def book_segment_sort(const int32_t[::1] group, const int64_t[::1] key, int64_t 
     if n == 0:
         return order
     try:
-        with nogil:
-            c_segment_sort(&group[0], &key[0], n, n_groups, &o[0], n_threads)
+        with _interruptible():
+            with nogil:
+                c_segment_sort(&group[0], &key[0], n, n_groups, &o[0], n_threads)
     except Exception as exc:
         raise _translate(exc) from None
     return order
@@ -46,9 +47,10 @@ def book_net_positions(const int32_t[::1] account, const int32_t[::1] instrument
     cdef int64_t m = 0
     if n:
         try:
-            with nogil:
-                m = c_net_positions(&account[0], &instrument[0], &quantity[0], n, n_accounts,
-                                    &a[0], &i[0], &q[0], n_threads)
+            with _interruptible():
+                with nogil:
+                    m = c_net_positions(&account[0], &instrument[0], &quantity[0], n, n_accounts,
+                                        &a[0], &i[0], &q[0], n_threads)
         except Exception as exc:
             raise _translate(exc) from None
     return acc[:m], ins[:m], qty[:m]
@@ -64,8 +66,9 @@ def book_encode_sorted(const uint64_t[::1] key, int n_threads=1):
     cdef int64_t m = 0
     if n:
         try:
-            with nogil:
-                m = c_encode_sorted(&key[0], n, &c[0], &f[0], n_threads)
+            with _interruptible():
+                with nogil:
+                    m = c_encode_sorted(&key[0], n, &c[0], &f[0], n_threads)
         except Exception as exc:
             raise _translate(exc) from None
     return code, first[:m].copy()
@@ -107,8 +110,9 @@ def book_encode_strings(column, str what, int n_threads):
     cdef const char* w = what_b
     if n:
         try:
-            with nogil:
-                m = c_encode_strings(sc, w, &c[0], &f[0], n_threads)
+            with _interruptible():
+                with nogil:
+                    m = c_encode_strings(sc, w, &c[0], &f[0], n_threads)
         except Exception as exc:
             raise _translate(exc) from None
     return code, first[:m].copy()

@@ -132,8 +132,9 @@ def margin_aggregate(const int32_t[::1] instrument, const double[::1] quantity,
     m.per_unit = _dptr(min_per_unit)
     m.long_cap = _dptr(min_long_cap)
     try:
-        with nogil:
-            c_portfolio_margin(l, r, m, o, n_threads)
+        with _interruptible():
+            with nogil:
+                c_portfolio_margin(l, r, m, o, n_threads)
     except Exception as exc:
         raise _translate(exc) from None
     return res
@@ -152,8 +153,9 @@ def margin_concentration(const int32_t[::1] instrument, const double[::1] quanti
     if l.n_accounts == 0:
         return out
     try:
-        with nogil:
-            c_concentration_overlay(l, r, largest, &o[0], n_threads)
+        with _interruptible():
+            with nogil:
+                c_concentration_overlay(l, r, largest, &o[0], n_threads)
     except Exception as exc:
         raise _translate(exc) from None
     return out

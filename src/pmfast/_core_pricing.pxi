@@ -35,8 +35,9 @@ def price(const signed char[::1] right, const double[::1] S, const double[::1] K
     if o.n == 0:
         return
     try:
-        with nogil:
-            c_price_options(o, <Model>model, steps, american, &out[0], n_threads)
+        with _interruptible():
+            with nogil:
+                c_price_options(o, <Model>model, steps, american, &out[0], n_threads)
     except Exception as exc:
         raise _translate(exc) from None
 
@@ -63,8 +64,9 @@ def reprice_grid(const signed char[::1] right, const double[::1] S, const double
     if o.n == 0:
         return
     try:
-        with nogil:
-            c_reprice_grid(o, g, <Model>model, steps, &out[0, 0], n_threads)
+        with _interruptible():
+            with nogil:
+                c_reprice_grid(o, g, <Model>model, steps, &out[0, 0], n_threads)
     except Exception as exc:
         raise _translate(exc) from None
 
@@ -81,7 +83,8 @@ def implied_vol(const double[::1] price, const signed char[::1] right, const dou
     if o.n == 0:
         return
     try:
-        with nogil:
-            c_implied_vol_options(o, &price[0], <Model>model, steps, american, &out[0], n_threads)
+        with _interruptible():
+            with nogil:
+                c_implied_vol_options(o, &price[0], <Model>model, steps, american, &out[0], n_threads)
     except Exception as exc:
         raise _translate(exc) from None

@@ -98,8 +98,9 @@ def regt_margin(dict legs, dict groups, dict params, int n_threads):
 
     cdef RegtOutput out
     try:
-        with nogil:
-            c_regt_margin(L, Gr, P, out, n_threads)
+        with _interruptible():
+            with nogil:
+                c_regt_margin(L, Gr, P, out, n_threads)
     except Exception as exc:
         raise _translate(exc) from None
     return _regt_result(out, G)

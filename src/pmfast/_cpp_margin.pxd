@@ -1,8 +1,8 @@
-# C++ declarations of the portfolio-margin aggregation (src/cpp/pmfast_core/aggregate.hpp).
+# C++ declarations of the portfolio-margin aggregation (src/cpp/pmfast_core/aggregate/aggregate.hpp).
 from libc.stdint cimport int32_t, int64_t
 
 
-cdef extern from "pmfast_core/aggregate.hpp" namespace "pmfast":
+cdef extern from "pmfast_core/aggregate/aggregate.hpp" namespace "pmfast":
     cdef struct MarginLayout:
         const int32_t* instrument
         const double* quantity

@@ -4,7 +4,7 @@ from libc.stdint cimport int8_t, int64_t
 from libcpp cimport bool
 
 
-cdef extern from "pmfast_core/options.hpp" namespace "pmfast":
+cdef extern from "pmfast_core/pricing/options.hpp" namespace "pmfast":
     cdef enum class Model(int):
         bsm
         black76
@@ -24,7 +24,7 @@ cdef extern from "pmfast_core/options.hpp" namespace "pmfast":
         int64_t n
 
 
-cdef extern from "pmfast_core/pricing.hpp" namespace "pmfast":
+cdef extern from "pmfast_core/pricing/pricing.hpp" namespace "pmfast":
     cdef struct ScenarioGrid:
         const double* spot_moves
         int64_t n_moves
@@ -39,6 +39,6 @@ cdef extern from "pmfast_core/pricing.hpp" namespace "pmfast":
                       double* out, int n_threads) except + nogil
 
 
-cdef extern from "pmfast_core/implied_vol.hpp" namespace "pmfast":
+cdef extern from "pmfast_core/pricing/implied_vol.hpp" namespace "pmfast":
     void implied_vol_options(const OptionArrays& o, const double* price, Model model, int steps,
                              bool american, double* out, int n_threads) except + nogil

@@ -4,7 +4,7 @@ from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t
 from libcpp.vector cimport vector
 
 
-cdef extern from "pmfast_core/regt_types.hpp" namespace "pmfast":
+cdef extern from "pmfast_core/regt/regt_types.hpp" namespace "pmfast":
     cdef int kRegtStrategyCount
 
     cdef struct RegtParams:
