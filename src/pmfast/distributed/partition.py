@@ -1,0 +1,314 @@
+"""Cutting a positions table into account shards, without Dask.
+
+A shard is a list of *pieces* (a Parquet file's row groups, a whole file of another format, or
+an in-memory table) that together hold every row of a contiguous range of accounts, in the
+order one machine would read them. Shards never split an account, and their account ranges
+ascend, so the per-shard results concatenated in shard order are in the single-machine account
+order (the Book sorts account ids by their UTF-8 bytes, as Python compares ``str``).
+
+Planning reads only Parquet footers (the min/max statistics of the ``account`` column per row
+group); a piece without statistics, or a file of another format, has its account column read.
+Pieces whose account ranges overlap are kept together in one shard: a dataset written in
+arbitrary account order still margins correctly, but as few shards. ``partition_positions``
+rewrites such a source into a dataset of disjoint account ranges, one file per partition.
+"""
+import dataclasses
+import glob
+import os
+import pathlib
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pmfast.errors import InputError
+from pmfast.io import to_arrow
+
+ACCOUNT = "account"
+_PARQUET = (".parquet", ".pq")
+
+
+@dataclasses.dataclass(frozen=True)
+class Piece:
+    """Rows of one source: a Parquet file's ``row_groups`` (None: a whole file of any format
+    pmfast reads), or ``table`` (an in-memory slice, or a Dask future of one)."""
+    path: str = None
+    row_groups: tuple = None
+    table: object = None
+    rows: int = 0
+    first: str = None       # smallest and largest account id in the piece
+    last: str = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Shard:
+    """Pieces margined together on one worker: all the rows of accounts ``first``..``last``."""
+    index: int
+    pieces: tuple
+    rows: int
+    first: str
+    last: str
+
+
+def read_piece(piece):
+    """The piece's rows as a pyarrow Table (called on the worker that margins its shard)."""
+    if piece.table is not None:
+        return piece.table
+    if piece.row_groups is not None:
+        return pq.ParquetFile(piece.path).read_row_groups(list(piece.row_groups))
+    return to_arrow(piece.path, "positions")
+
+
+def read_shard(pieces):
+    """All rows of a shard's pieces, in piece order (the single-machine row order)."""
+    tables = [read_piece(p) for p in pieces]
+    if len(tables) == 1:
+        return tables[0]
+    return pa.concat_tables(tables, promote_options="default")
+
+
+def source_files(positions):
+    """The files of a positions source: one path, a directory (its Parquet files, recursively,
+    sorted by path), a glob pattern, or a list of paths. None if ``positions`` is not a path."""
+    if isinstance(positions, (list, tuple)):
+        files = []
+        for p in positions:
+            files.extend(source_files(p))
+        return files
+    if not isinstance(positions, (str, os.PathLike)):
+        return None
+    text = os.fspath(positions)
+    if any(ch in text for ch in "*?["):
+        files = sorted(glob.glob(text, recursive=True))
+        if not files:
+            raise InputError(f"positions: no file matches {text!r}")
+        return files
+    path = pathlib.Path(text)
+    if path.is_dir():
+        files = sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in _PARQUET)
+        if not files:
+            raise InputError(f"positions: the folder {text!r} holds no Parquet file")
+        return files
+    if not path.is_file():
+        raise InputError(f"positions: file {text!r} does not exist")
+    return [str(path)]
+
+
+def _range_of(column):
+    """(min, max) of an account column as str, or (None, None) if it has no non-null id
+    (a null id is the Book's fatal error: the piece is then kept with every other)."""
+    column = column.cast(pa.string()) if not pa.types.is_string(column.type) else column
+    if column.null_count:
+        return None, None
+    mm = pc.min_max(column)
+    return mm["min"].as_py(), mm["max"].as_py()
+
+
+def _parquet_pieces(path):
+    meta = pq.ParquetFile(path)
+    names = meta.schema_arrow.names
+    if ACCOUNT not in names:
+        # the Book names the missing column; a piece without range stays with every other
+        return [Piece(path=path, row_groups=tuple(range(meta.num_row_groups)),
+                      rows=meta.metadata.num_rows)]
+    col = meta.schema_arrow.get_field_index(ACCOUNT)
+    pieces = []
+    for rg in range(meta.num_row_groups):
+        info = meta.metadata.row_group(rg)
+        if info.num_rows == 0:
+            continue
+        stats = info.column(col).statistics
+        if (stats is not None and stats.has_min_max and stats.null_count == 0
+                and isinstance(stats.min, str)):
+            first, last = stats.min, stats.max
+        else:
+            first, last = _range_of(meta.read_row_group(rg, columns=[ACCOUNT]).column(0))
+        pieces.append(Piece(path=path, row_groups=(rg,), rows=info.num_rows, first=first,
+                            last=last))
+    return pieces
+
+
+def _file_pieces(path):
+    if pathlib.Path(path).suffix.lower() in _PARQUET:
+        return _parquet_pieces(path)
+    table = to_arrow(path, "positions")
+    if ACCOUNT not in table.column_names or table.num_rows == 0:
+        return [Piece(path=path, rows=table.num_rows)]
+    first, last = _range_of(table.column(ACCOUNT))
+    return [Piece(path=path, rows=table.num_rows, first=first, last=last)]
+
+
+def _table_pieces(table, partitions):
+    """An in-memory table cut into ``partitions`` account ranges (rows keep their order)."""
+    if ACCOUNT not in table.column_names or table.num_rows == 0:
+        return [Piece(table=table, rows=table.num_rows)]
+    column = table.column(ACCOUNT)
+    if column.null_count:
+        return [Piece(table=table, rows=table.num_rows)]
+    ids = np.asarray(column.cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object)
+    uniq, code, counts = np.unique(ids.astype(str), return_inverse=True, return_counts=True)
+    part = _balanced_cut(counts, partitions)[np.asarray(code).ravel()]
+    order = np.argsort(part, kind="stable")       # rows of each range, in input order
+    bounds = np.searchsorted(part[order], np.arange(partitions + 1))
+    pieces = []
+    for k in range(partitions):
+        rows = order[bounds[k]:bounds[k + 1]]
+        if rows.size:
+            mine = ids[rows].astype(str)
+            pieces.append(Piece(table=table.take(pa.array(rows)), rows=int(rows.size),
+                                first=str(mine.min()), last=str(mine.max())))
+    return pieces
+
+
+def _balanced_cut(weights, parts):
+    """Part (0..parts-1) of each of a sequence of items, contiguous and of near-equal total
+    weight: item i goes to the part its cumulative weight midpoint falls in."""
+    weights = np.asarray(weights, dtype=np.float64)
+    total = weights.sum()
+    if total <= 0:
+        return np.zeros(len(weights), dtype=np.int64)
+    mid = np.cumsum(weights) - weights / 2
+    return np.minimum((mid * parts / total).astype(np.int64), parts - 1)
+
+
+def _clusters(pieces):
+    """Pieces grouped so that no two groups share an account: sorted by first account, and a
+    piece whose range starts at or before the running maximum joins the current group. A piece
+    without a range (null ids, no account column) joins one group with every piece."""
+    if any(p.first is None for p in pieces):
+        return [list(pieces)]
+    # stable: pieces of one range keep their source order (row order within an account)
+    order = sorted(range(len(pieces)), key=lambda i: pieces[i].first)
+    groups, top = [], None
+    for i in order:
+        p = pieces[i]
+        if groups and p.first <= top:
+            groups[-1].append(i)
+            top = max(top, p.last)
+        else:
+            groups.append([i])
+            top = p.last
+    # within a group, the source order: an account's rows keep the order one machine reads
+    return [[pieces[i] for i in sorted(g)] for g in groups]
+
+
+def plan_shards(positions, partitions):
+    """Cut a positions source into at most ``partitions`` shards of whole accounts.
+
+    Parameters
+    ----------
+    positions : path, glob, folder, list of paths, or a table (pandas, polars, pyarrow)
+        Parquet sources are cut by row group, read by the workers; other files whole; a table
+        is cut on the client (and shipped to the workers).
+    partitions : int
+        Upper bound on the number of shards.
+
+    Returns
+    -------
+    list of Shard
+        In ascending account order; the rows of one account are all in one shard, in the
+        order one machine reads them (files in the given or sorted order, then row groups).
+    """
+    if isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1:
+        raise InputError(f"partitions must be a positive integer or None, got {partitions!r}")
+    files = source_files(positions)
+    if files is None:
+        pieces = _table_pieces(to_arrow(positions, "positions"), partitions)
+    else:
+        pieces = [p for f in files for p in _file_pieces(f)]
+    if not pieces:
+        return []
+    groups = _clusters(pieces)
+    part = _balanced_cut([sum(p.rows for p in g) for g in groups], partitions)
+    shards = []
+    for k in np.unique(part):
+        members = [p for g, gk in zip(groups, part) for p in g if gk == k]
+        first = [p.first for p in members if p.first is not None]
+        last = [p.last for p in members if p.last is not None]
+        shards.append(Shard(index=len(shards), pieces=tuple(members),
+                            rows=sum(p.rows for p in members),
+                            first=min(first) if first else None,
+                            last=max(last) if last else None))
+    return shards
+
+
+def partition_positions(positions, out_dir, partitions, *, row_group_size=1 << 20):
+    """Rewrite a positions table into a dataset of ``partitions`` Parquet files, each holding
+    every row of a contiguous range of accounts (of near-equal row counts).
+
+    Rows keep their relative order (an account's rows are netted in input order, so the
+    dataset margins bit-identically to the source). Two passes over the source: the account
+    column, then the rows one batch at a time, so only one column of the whole table is held
+    in memory.
+
+    Parameters
+    ----------
+    positions : path, glob, folder, list of paths, or a table
+        The positions (``account``, ``instrument``, ``quantity`` and any other columns).
+    out_dir : path
+        Folder to create; ``part-00000.parquet``... are written into it.
+    partitions : int
+        Number of files.
+    row_group_size : int
+        Rows per Parquet row group of the written files.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, in account order.
+    """
+    if isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1:
+        raise InputError(f"partitions must be a positive integer, got {partitions!r}")
+    files = source_files(positions)
+    table = None if files is not None else to_arrow(positions, "positions")
+
+    def batches(columns=None):
+        if table is not None:
+            yield from (table.select(columns) if columns else table).to_batches(1 << 20)
+            return
+        for f in files:
+            if pathlib.Path(f).suffix.lower() in _PARQUET:
+                yield from pq.ParquetFile(f).iter_batches(1 << 20, columns=columns)
+            else:
+                t = to_arrow(f, "positions")
+                yield from (t.select(columns) if columns else t).to_batches(1 << 20)
+
+    counts = {}
+    for batch in batches([ACCOUNT]):
+        column = batch.column(0)
+        if column.null_count:
+            raise InputError("positions.account: missing account id (null); fix the source "
+                             "before partitioning")
+        vc = pc.value_counts(column.cast(pa.string()))
+        for value, n in zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist()):
+            counts[value] = counts.get(value, 0) + n
+    ids = np.array(sorted(counts), dtype=object)
+    part_of = _balanced_cut([counts[i] for i in ids], partitions)
+    # first account of each partition: a row goes to the last boundary <= its account
+    starts = [ids[np.argmax(part_of == k)] for k in np.unique(part_of)]
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"part-{k:05d}.parquet" for k in range(len(starts))]
+    writers = [None] * len(paths)
+    bounds = np.array(starts, dtype=str)
+    try:
+        for batch in batches():
+            acct = np.asarray(batch.column(batch.schema.get_field_index(ACCOUNT)).cast(
+                pa.string()).to_numpy(zero_copy_only=False), dtype=object).astype(str)
+            dest = np.searchsorted(bounds, acct, side="right") - 1
+            order = np.argsort(dest, kind="stable")
+            edges = np.searchsorted(dest[order], np.arange(len(paths) + 1))
+            sub = pa.Table.from_batches([batch])
+            for k in range(len(paths)):
+                rows = order[edges[k]:edges[k + 1]]
+                if rows.size == 0:
+                    continue
+                if writers[k] is None:
+                    writers[k] = pq.ParquetWriter(paths[k], sub.schema)
+                writers[k].write_table(sub.take(pa.array(rows)), row_group_size=row_group_size)
+    finally:
+        for w in writers:
+            if w is not None:
+                w.close()
+    return [p for p, w in zip(paths, writers) if w is not None]
