@@ -32,32 +32,47 @@ _PARQUET = (".parquet", ".pq")
 @dataclasses.dataclass(frozen=True)
 class Piece:
     """Rows of one source: a Parquet file's ``row_groups`` (None: a whole file of any format
-    pmfast reads), or ``table`` (an in-memory slice, or a Dask future of one)."""
+    pmfast reads), or ``table`` (an in-memory slice, or a Dask future of one). ``lo``/``hi``:
+    keep only the rows with ``lo <= account < hi`` (None: no bound), for a piece that straddles
+    two shards' account ranges."""
     path: str = None
     row_groups: tuple = None
     table: object = None
     rows: int = 0
     first: str = None       # smallest and largest account id in the piece
     last: str = None
+    lo: str = None
+    hi: str = None
 
 
 @dataclasses.dataclass(frozen=True)
 class Shard:
-    """Pieces margined together on one worker: all the rows of accounts ``first``..``last``."""
+    """Pieces margined together on one worker: all the rows of the accounts ``lo <= account <
+    hi`` (None: unbounded). ``rows``: the rows of its pieces before the range filter."""
     index: int
     pieces: tuple
     rows: int
-    first: str
-    last: str
+    lo: str = None
+    hi: str = None
 
 
 def read_piece(piece):
     """The piece's rows as a pyarrow Table (called on the worker that margins its shard)."""
     if piece.table is not None:
-        return piece.table
-    if piece.row_groups is not None:
-        return pq.ParquetFile(piece.path).read_row_groups(list(piece.row_groups))
-    return to_arrow(piece.path, "positions")
+        table = piece.table
+    elif piece.row_groups is not None:
+        table = pq.ParquetFile(piece.path).read_row_groups(list(piece.row_groups))
+    else:
+        table = to_arrow(piece.path, "positions")
+    if piece.lo is None and piece.hi is None:
+        return table
+    account = table.column(ACCOUNT).cast(pa.string())
+    keep = None
+    for bound, test in ((piece.lo, pc.greater_equal), (piece.hi, pc.less)):
+        if bound is not None:
+            mask = test(account, pa.scalar(bound, pa.string()))
+            keep = mask if keep is None else pc.and_(keep, mask)
+    return table.filter(keep)
 
 
 def read_shard(pieces):
@@ -148,16 +163,17 @@ def _table_pieces(table, partitions):
         return [Piece(table=table, rows=table.num_rows)]
     ids = np.asarray(column.cast(pa.string()).to_numpy(zero_copy_only=False), dtype=object)
     uniq, code, counts = np.unique(ids.astype(str), return_inverse=True, return_counts=True)
-    part = _balanced_cut(counts, partitions)[np.asarray(code).ravel()]
+    part_of_id = _balanced_cut(counts, partitions)
+    part = part_of_id[np.asarray(code).ravel()]
     order = np.argsort(part, kind="stable")       # rows of each range, in input order
     bounds = np.searchsorted(part[order], np.arange(partitions + 1))
     pieces = []
     for k in range(partitions):
         rows = order[bounds[k]:bounds[k + 1]]
         if rows.size:
-            mine = ids[rows].astype(str)
+            mine = np.flatnonzero(part_of_id == k)
             pieces.append(Piece(table=table.take(pa.array(rows)), rows=int(rows.size),
-                                first=str(mine.min()), last=str(mine.max())))
+                                first=str(uniq[mine[0]]), last=str(uniq[mine[-1]])))
     return pieces
 
 
@@ -172,13 +188,13 @@ def _balanced_cut(weights, parts):
     return np.minimum((mid * parts / total).astype(np.int64), parts - 1)
 
 
-def _clusters(pieces):
-    """Pieces grouped so that no two groups share an account: sorted by first account, and a
-    piece whose range starts at or before the running maximum joins the current group. A piece
-    without a range (null ids, no account column) joins one group with every piece."""
+def _cluster_plan(pieces, partitions):
+    """Shards of whole pieces: sorted by first account, a piece whose range starts at or
+    before the running maximum joins the current cluster (no two clusters share an account),
+    and consecutive clusters are packed into shards of near-equal rows. A piece without a range
+    (null ids, no account column) makes one shard of everything."""
     if any(p.first is None for p in pieces):
-        return [list(pieces)]
-    # stable: pieces of one range keep their source order (row order within an account)
+        return [Shard(index=0, pieces=tuple(pieces), rows=sum(p.rows for p in pieces))]
     order = sorted(range(len(pieces)), key=lambda i: pieces[i].first)
     groups, top = [], None
     for i in order:
@@ -189,8 +205,43 @@ def _clusters(pieces):
         else:
             groups.append([i])
             top = p.last
-    # within a group, the source order: an account's rows keep the order one machine reads
-    return [[pieces[i] for i in sorted(g)] for g in groups]
+    part = _balanced_cut([sum(pieces[i].rows for i in g) for g in groups], partitions)
+    shards = []
+    for k in np.unique(part):
+        # source order within a shard: an account's rows as one machine reads them
+        members = sorted(i for g, gk in zip(groups, part) if gk == k for i in g)
+        later = [pieces[g[0]].first for g, gk in zip(groups, part) if gk > k]
+        shards.append(Shard(index=len(shards), pieces=tuple(pieces[i] for i in members),
+                            rows=sum(pieces[i].rows for i in members),
+                            lo=None if not shards else min(pieces[i].first for i in members),
+                            hi=min(later) if later else None))
+    return shards
+
+
+def _range_plan(pieces, partitions):
+    """Shards of account ranges ``[lo, hi)`` cut at pieces' first accounts so the rows are
+    near-equal; a piece straddling a cut is read by both shards, each keeping its own rows
+    (a file sorted by account whose row groups split accounts still gives every shard)."""
+    order = sorted(range(len(pieces)), key=lambda i: pieces[i].first)
+    part = _balanced_cut([pieces[i].rows for i in order], partitions)
+    cuts = sorted({pieces[order[j]].first for j in range(1, len(order))
+                   if part[j] != part[j - 1]})
+    edges = [None, *cuts, None]
+    shards = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        members = [dataclasses.replace(p, lo=lo if lo is not None and p.first < lo else None,
+                                       hi=hi if hi is not None and p.last >= hi else None)
+                   for p in pieces   # source order: an account's rows as one machine reads them
+                   if (hi is None or p.first < hi) and (lo is None or p.last >= lo)]
+        if members:
+            shards.append(Shard(index=len(shards), pieces=tuple(members),
+                                rows=sum(p.rows for p in members), lo=lo, hi=hi))
+    return shards
+
+
+# Pieces a range plan may read twice per cut; above it (files not in account order: every
+# piece spans every range, and each would be read by every shard) the plan keeps whole pieces.
+MAX_SHARED_PER_CUT = 2
 
 
 def plan_shards(positions, partitions):
@@ -219,18 +270,13 @@ def plan_shards(positions, partitions):
         pieces = [p for f in files for p in _file_pieces(f)]
     if not pieces:
         return []
-    groups = _clusters(pieces)
-    part = _balanced_cut([sum(p.rows for p in g) for g in groups], partitions)
-    shards = []
-    for k in np.unique(part):
-        members = [p for g, gk in zip(groups, part) for p in g if gk == k]
-        first = [p.first for p in members if p.first is not None]
-        last = [p.last for p in members if p.last is not None]
-        shards.append(Shard(index=len(shards), pieces=tuple(members),
-                            rows=sum(p.rows for p in members),
-                            first=min(first) if first else None,
-                            last=max(last) if last else None))
-    return shards
+    if any(p.first is None for p in pieces):
+        return _cluster_plan(pieces, partitions)
+    shards = _range_plan(pieces, partitions)
+    reads = sum(len(s.pieces) for s in shards)
+    if reads <= len(pieces) + MAX_SHARED_PER_CUT * (len(shards) - 1):
+        return shards
+    return _cluster_plan(pieces, partitions)
 
 
 def partition_positions(positions, out_dir, partitions, *, row_group_size=1 << 20):

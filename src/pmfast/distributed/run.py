@@ -88,6 +88,13 @@ def _check_reference(reference, method, rules, n_threads):
         pmfast.portfolio_margin(book, rules=rules, n_threads=n_threads, errors="raise")
 
 
+def _concat_parts(frames):
+    """Shard frames concatenated as one machine's single frame would be: an empty shard's
+    frame (object columns) must not turn the text columns of the others into object."""
+    full = [f for f in frames if len(f)]
+    return pd.concat(full or frames[:1], ignore_index=True)
+
+
 def _check_ordered(accounts):
     ids = accounts["account"]
     if ids.duplicated().any():   # a bug in planning: never silently return a split account
@@ -187,8 +194,12 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
     t0 = time.perf_counter()
     if results:
         accounts = pd.concat([r["accounts"] for r in results], ignore_index=True)
-        errs = pd.concat([r["book_errors"] for r in results]
-                         + [r["run_errors"] for r in results], ignore_index=True)
+        book_errors = _concat_parts([r["book_errors"] for r in results])
+        if METHODS[method][0] == "regt":
+            errs = book_errors
+        else:   # as portfolio_margin: the Book's rejections, then those pricing found
+            errs = pd.concat([book_errors, _concat_parts([r["run_errors"] for r in results])],
+                             ignore_index=True)
     else:   # no positions at all: the one-machine result of an empty book
         run = _single_machine(pa.table({"account": pa.array([], pa.string()),
                                         "instrument": pa.array([], pa.string()),
@@ -198,8 +209,8 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
         errs = run.errors
     _check_ordered(accounts)
     shard_table = pd.DataFrame({
-        "shard": [s.index for s in shards], "first_account": [s.first for s in shards],
-        "last_account": [s.last for s in shards], "rows": [r["rows"] for r in results],
+        "shard": [s.index for s in shards], "lo": [s.lo for s in shards],
+        "hi": [s.hi for s in shards], "rows": [r["rows"] for r in results],
         "accounts": [len(r["accounts"]) for r in results],
         "seconds": [r["seconds"] for r in results],
         "n_threads": [r["n_threads"] for r in results], "pid": [r["pid"] for r in results]})
