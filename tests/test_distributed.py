@@ -24,7 +24,7 @@ ACCOUNTS = 400
 @pytest.fixture(scope="module")
 def client():
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=40)
+                                       dashboard_address=":0", silence_logs=40)
     with distributed.Client(cluster) as c:
         yield c
     cluster.close()
@@ -256,3 +256,45 @@ def test_killed_worker_is_retried_and_the_result_is_identical(client, book, tmp_
     assert killed not in set(run.shards["pid"])          # its shard was redone elsewhere
     pd.testing.assert_frame_equal(run.accounts, single, check_exact=True)
     client.wait_for_workers(2, timeout=60)
+
+
+# -- command line --------------------------------------------------------------------------------
+def _cli(book, out, *extra):
+    from click.testing import CliRunner
+    from pmfast.cli import main
+    args = ["margin", str(book / "positions.parquet"), str(book / "instruments.parquet"),
+            str(book / "underlyings.parquet"), "--product-groups",
+            str(book / "product_groups.parquet"), "--as-of", AS_OF, "--rate", str(RATE),
+            "--out", str(out), *extra]
+    result = CliRunner().invoke(main, args)
+    return result
+
+
+@pytest.mark.parametrize("method", ["pm", "both"])
+def test_cli_scheduler_writes_the_single_machine_table(client, book, tmp_path, method):
+    one = _cli(book, tmp_path / "one.parquet", "--method", method, "--threads", "1")
+    assert one.exit_code == 0, one.output
+    many = _cli(book, tmp_path / "many.parquet", "--method", method, "--partitions", "3",
+                "--scheduler", client.scheduler.address)
+    assert many.exit_code == 0, many.output
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "many.parquet"),
+                                  pd.read_parquet(tmp_path / "one.parquet"), check_exact=True)
+    assert "portfolio margin" in many.output
+
+
+def test_cli_folder_and_local_workers(book, tmp_path):
+    """POSITIONS may be a folder of Parquet files; --workers starts (and stops) a local
+    cluster; a report needs the single-machine run."""
+    from click.testing import CliRunner
+    from pmfast.cli import main
+    one = _cli(book, tmp_path / "one.parquet", "--method", "regt")
+    args = ["margin", str(book / "parts"), str(book / "instruments.parquet"),
+            str(book / "underlyings.parquet"), "--product-groups",
+            str(book / "product_groups.parquet"), "--as-of", AS_OF, "--rate", str(RATE),
+            "--method", "regt", "--workers", "1", "--out", str(tmp_path / "many.parquet")]
+    many = CliRunner().invoke(main, args)
+    assert one.exit_code == 0 and many.exit_code == 0, many.output
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "many.parquet"),
+                                  pd.read_parquet(tmp_path / "one.parquet"), check_exact=True)
+    bad = CliRunner().invoke(main, args + ["--report", str(tmp_path / "r.html")])
+    assert bad.exit_code == 2 and "--report" in bad.output
