@@ -14,6 +14,7 @@ from pmfast.distributed.partition import plan_shards, source_files
 from pmfast.distributed.shard import METHODS, Reference, margin_shard
 from pmfast.errors import InputError
 from pmfast.io import to_arrow
+from pmfast.scenarios import instrument_inputs, solve_volatility
 
 
 @dataclasses.dataclass
@@ -76,8 +77,10 @@ def _single_machine(positions, reference, method, rules, n_threads, errors, file
 
 def _check_reference(reference, method, rules, n_threads):
     """With ``errors="raise"`` one machine fails on any bad row of the reference tables, and
-    (portfolio margin) on any option whose volatility cannot be found, held or not: check the
-    reference tables once, with no positions."""
+    (portfolio margin) on any option whose volatility cannot be found, held or not, which no
+    shard may hold: check the reference tables once, with no positions. Only whether they fail
+    matters (the caller then takes the message from the one-machine run), so the volatilities
+    are solved but no series is priced."""
     empty = pa.table({"account": pa.array([], pa.string()),
                       "instrument": pa.array([], pa.string()),
                       "quantity": pa.array([], pa.float64())})
@@ -85,7 +88,9 @@ def _check_reference(reference, method, rules, n_threads):
                        product_groups=reference.product_groups, as_of=reference.as_of,
                        rate=reference.rate, errors="raise", n_threads=n_threads)
     if METHODS[method][0] in ("pm", "both"):
-        pmfast.portfolio_margin(book, rules=rules, n_threads=n_threads, errors="raise")
+        inputs = instrument_inputs(book, rules)
+        if solve_volatility(book, rules, inputs, n_threads=n_threads).bad.any():
+            raise InputError("instruments.implied_vol: an option's volatility cannot be found")
 
 
 def _concat_parts(frames):

@@ -113,6 +113,9 @@ def margin_shard(pieces, reference, method, rules, n_threads, errors, table="met
     start = time.perf_counter()
     if isinstance(n_threads, dict):
         n_threads = task_threads(n_threads)
+    # the nanny's OMP_NUM_THREADS=1 also sized pyarrow's pool (Parquet reads, Arrow kernels)
+    if pa.cpu_count() != n_threads:
+        pa.set_cpu_count(n_threads)
     run_method, own_table = METHODS[method]
     positions = read_shard(pieces)
     book = pmfast.Book(positions, held_instruments(positions, reference.instruments),
