@@ -14,6 +14,9 @@ alike), each timed from the Parquet files to the per-account table in the client
 * ``pmfast.distributed.margin`` on a LocalCluster of 1 worker process (tasks of 1 and of 2
   threads) and of 2 worker processes (1 thread each), the workers reading their own files.
 
+Each run reports its wall time and its CPU seconds over every process (this one, which holds
+the LocalCluster's scheduler, plus every worker process's, read from the workers): on a machine
+shared with other jobs the wall time is noise, the CPU seconds are the work distribution adds.
 Cluster start-up is reported apart (a long-lived cluster pays it once). Every distributed
 result is checked bit-identical to the one-process result. Then the per-shard figures the
 100-million-position plan (docs/distributed.md) is built from: one shard run in this process,
@@ -63,6 +66,13 @@ def _distributed(client, paths, parts, method, n_threads, partitions):
                                      product_groups=paths["product_groups"], as_of=W.AS_OF,
                                      rate=W.RATE, method=method, n_threads=n_threads,
                                      partitions=partitions)
+
+
+def _worker_cpu(client):
+    """Sum of the CPU seconds of every worker process (0 without a cluster)."""
+    if client is None:
+        return 0.0
+    return sum(client.run(time.process_time).values())
 
 
 def _shard_profile(paths, parts, method):
@@ -143,26 +153,32 @@ def main():
                ("LocalCluster 1 worker, 2 threads/task", 1, 2),
                ("LocalCluster 2 workers, 1 thread/task", 2, 1)]
     times = {name: [] for name, _, _ in configs}
+    cpu = {name: [] for name, _, _ in configs}
     reference = None
     last_shards = None
     for rep in range(args.repeat):
         for name, n_workers, n_threads in configs:
-            t0 = time.perf_counter()
+            client = clusters[n_workers][1] if n_workers else None
+            # CPU seconds of every process of the run (this one holds the LocalCluster's
+            # scheduler; the workers' are read from them): the work, whatever the load
+            workers0 = _worker_cpu(client)
+            c0, t0 = time.process_time(), time.perf_counter()
             if n_workers is None:
                 accounts = _one_process(paths, args.method, n_threads)
             else:
-                run = _distributed(clusters[n_workers][1], paths, parts, args.method, n_threads,
+                run = _distributed(client, paths, parts, args.method, n_threads,
                                    args.partitions)
                 accounts = run.accounts
                 if n_workers == 2:
                     last_shards = run.shards
             times[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0 + _worker_cpu(client) - workers0)
             if reference is None:
                 reference = accounts
             else:
                 pd.testing.assert_frame_equal(accounts, reference, check_exact=True)
-            print(f"  run {rep + 1}: {name}: {times[name][-1]:.2f} s "
-                  f"(load {W.load_average():.2f})", flush=True)
+            print(f"  run {rep + 1}: {name}: {times[name][-1]:.2f} s wall, "
+                  f"{cpu[name][-1]:.2f} CPU s (load {W.load_average():.2f})", flush=True)
     for cluster, client, _ in clusters.values():
         client.close()
         cluster.close()
@@ -171,12 +187,16 @@ def main():
     print(f"\n{args.workload}, method {args.method}, {len(reference):,} accounts, "
           f"{args.partitions} partitions, median of {args.repeat}; every distributed result "
           f"bit-identical to the one-process result")
-    print("| configuration | median s | runs s | vs 1 process 1 thread |")
-    print("|---|---:|---|---:|")
+    base_cpu = statistics.median(cpu["1 process, 1 thread"])
+    print("| configuration | median wall s | runs s | speed vs 1 process 1 thread | "
+          "CPU s (all processes) | CPU vs 1 process 1 thread |")
+    print("|---|---:|---|---:|---:|---:|")
     for name, values in times.items():
         med = statistics.median(values)
         runs = ", ".join(f"{v:.2f}" for v in values)
-        print(f"| {name} | {med:.2f} | {runs} | {base / med:.2f}x |")
+        mc = statistics.median(cpu[name])
+        print(f"| {name} | {med:.2f} | {runs} | {base / med:.2f}x | {mc:.2f} | "
+              f"{mc / base_cpu:.2f}x |")
     if last_shards is not None:
         print("\nshards of the last 2-worker run (seconds on the worker):")
         print(last_shards.to_string(index=False))

@@ -320,33 +320,33 @@ def partition_positions(positions, out_dir, partitions, *, row_group_size=1 << 2
                 t = to_arrow(f, "positions")
                 yield from (t.select(columns) if columns else t).to_batches(1 << 20)
 
-    counts = {}
-    for batch in batches([ACCOUNT]):
-        column = batch.column(0)
-        if column.null_count:
-            raise InputError("positions.account: missing account id (null); fix the source "
-                             "before partitioning")
-        vc = pc.value_counts(column.cast(pa.string()))
-        for value, n in zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist()):
-            counts[value] = counts.get(value, 0) + n
-    ids = np.array(sorted(counts), dtype=object)
-    part_of = _balanced_cut([counts[i] for i in ids], partitions)
-    # first account of each partition: a row goes to the last boundary <= its account
-    starts = [ids[np.argmax(part_of == k)] for k in np.unique(part_of)]
+    # pass 1: the account column only -> sorted distinct ids and their row counts (Arrow
+    # kernels throughout: no Python string per row)
+    accounts = pa.chunked_array([b.column(0).cast(pa.string()) for b in batches([ACCOUNT])],
+                                type=pa.string())
+    if accounts.null_count:
+        raise InputError("positions.account: missing account id (null); fix the source "
+                         "before partitioning")
+    vc = pc.value_counts(accounts)
+    del accounts
+    order = pc.sort_indices(vc.field("values"))
+    ids = vc.field("values").take(order)
+    part_of_id = _balanced_cut(vc.field("counts").take(order).to_numpy(), partitions)
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / f"part-{k:05d}.parquet" for k in range(len(starts))]
-    writers = [None] * len(paths)
-    bounds = np.array(starts, dtype=str)
+    n_parts = int(part_of_id.max()) + 1 if len(part_of_id) else 0
+    paths = [out_dir / f"part-{k:05d}.parquet" for k in range(n_parts)]
+    writers = [None] * n_parts
+    # pass 2: each batch's rows appended to their range's file, in input order
     try:
         for batch in batches():
-            acct = np.asarray(batch.column(batch.schema.get_field_index(ACCOUNT)).cast(
-                pa.string()).to_numpy(zero_copy_only=False), dtype=object).astype(str)
-            dest = np.searchsorted(bounds, acct, side="right") - 1
+            rank = pc.index_in(batch.column(batch.schema.get_field_index(ACCOUNT)).cast(
+                pa.string()), value_set=ids).to_numpy(zero_copy_only=False)
+            dest = part_of_id[rank.astype(np.int64)]
             order = np.argsort(dest, kind="stable")
-            edges = np.searchsorted(dest[order], np.arange(len(paths) + 1))
+            edges = np.searchsorted(dest[order], np.arange(n_parts + 1))
             sub = pa.Table.from_batches([batch])
-            for k in range(len(paths)):
+            for k in range(n_parts):
                 rows = order[edges[k]:edges[k + 1]]
                 if rows.size == 0:
                     continue

@@ -23,7 +23,7 @@ class DistributedRun:
 
     ``accounts``: one row per account, the single-machine table of the method (rows in the
     single-machine order); ``errors``: rejected accounts and reasons; ``shards``: one row per
-    shard (accounts range, rows, seconds on the worker, threads, worker process id).
+    shard (account range, rows, wall and CPU seconds on the worker, threads, worker pid).
     """
     accounts: pd.DataFrame
     errors: pd.DataFrame
@@ -218,6 +218,7 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
         "hi": [s.hi for s in shards], "rows": [r["rows"] for r in results],
         "accounts": [len(r["accounts"]) for r in results],
         "seconds": [r["seconds"] for r in results],
+        "cpu_seconds": [r["cpu_seconds"] for r in results],
         "n_threads": [r["n_threads"] for r in results], "pid": [r["pid"] for r in results]})
     times["join"] = time.perf_counter() - t0
     return DistributedRun(accounts=accounts, errors=errs, shards=shard_table, method=method,

@@ -108,9 +108,10 @@ def margin_shard(pieces, reference, method, rules, n_threads, errors, table="met
     -------
     dict
         ``accounts`` (DataFrame), ``book_errors`` and ``run_errors`` (the Book's rejected
-        rows, then those the method found), ``rows``, ``seconds``, ``n_threads``, ``pid``.
+        rows, then those the method found), ``rows``, ``seconds`` (wall), ``cpu_seconds`` (the
+        worker process's CPU time over the task, all threads), ``n_threads``, ``pid``.
     """
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     if isinstance(n_threads, dict):
         n_threads = task_threads(n_threads)
     # the nanny's OMP_NUM_THREADS=1 also sized pyarrow's pool (Parquet reads, Arrow kernels)
@@ -128,4 +129,5 @@ def margin_shard(pieces, reference, method, rules, n_threads, errors, table="met
     return {"accounts": own_table(run) if table == "method" else run.accounts,
             "book_errors": run.errors.iloc[:n_book], "run_errors": run.errors.iloc[n_book:],
             "rows": positions.num_rows, "seconds": time.perf_counter() - start,
+            "cpu_seconds": time.process_time() - cpu,
             "n_threads": n_threads, "pid": os.getpid()}
