@@ -9,8 +9,9 @@ rewritten by ``pmfast.distributed.partition_positions`` into ``--partitions`` ac
 (timed, once). Then, interleaved ``--repeat`` times (so machine load hits every configuration
 alike), each timed from the Parquet files to the per-account table in the client's memory:
 
-* one process: ``pmfast.Book`` + the method from the single positions file (``batch.run_files``),
-  on 1 and 2 threads (pyarrow's pool capped the same);
+* one process: ``pmfast.Book`` + ``portfolio_margin`` (or ``strategy_margin``, or the batch's
+  joined table for ``both``) from the single positions file, on 1 and 2 threads (pyarrow's pool
+  capped the same);
 * ``pmfast.distributed.margin`` on a LocalCluster of 1 worker process (tasks of 1 and of 2
   threads) and of 2 worker processes (1 thread each), the workers reading their own files.
 
@@ -51,13 +52,19 @@ def _cpu_model():
 
 
 def _one_process(paths, method, n_threads):
-    import pmfast.batch as batch
+    """The single-machine public calls: Book, then portfolio_margin / strategy_margin (the
+    batch's joined table for ``both``)."""
+    import pmfast
+    from pmfast import batch
     W.env_threads(n_threads)
-    run = batch.run_files(paths["positions"], paths["instruments"], paths["underlyings"],
-                          product_groups=paths["product_groups"], as_of=W.AS_OF, rate=W.RATE,
-                          method=method, n_threads=n_threads)
-    return run.pm.accounts if method == "pm" else (run.regt.accounts if method == "regt"
-                                                   else run.accounts)
+    book = pmfast.Book(paths["positions"], paths["instruments"], paths["underlyings"],
+                       product_groups=paths["product_groups"], as_of=W.AS_OF, rate=W.RATE,
+                       n_threads=n_threads)
+    if method == "pm":
+        return pmfast.portfolio_margin(book, n_threads=n_threads).accounts
+    if method == "regt":
+        return pmfast.strategy_margin(book, n_threads=n_threads).accounts
+    return batch.run_book(book, method="both", n_threads=n_threads).accounts
 
 
 def _distributed(client, paths, parts, method, n_threads, partitions):

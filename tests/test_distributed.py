@@ -298,3 +298,14 @@ def test_cli_folder_and_local_workers(book, tmp_path):
                                   pd.read_parquet(tmp_path / "one.parquet"), check_exact=True)
     bad = CliRunner().invoke(main, args + ["--report", str(tmp_path / "r.html")])
     assert bad.exit_code == 2 and "--report" in bad.output
+
+
+def test_empty_positions(client, book, tmp_path):
+    empty = pa.table({"account": pa.array([], pa.string()),
+                      "instrument": pa.array([], pa.string()),
+                      "quantity": pa.array([], pa.float64())})
+    pq.write_table(empty, tmp_path / "empty.parquet")
+    single, _ = _single(tmp_path / "empty.parquet", book, "pm")
+    run = pmfast.distributed.margin(client, tmp_path / "empty.parquet", **_ref(book))
+    assert len(run.accounts) == 0 and len(run.shards) == 0
+    pd.testing.assert_frame_equal(run.accounts, single, check_exact=True)

@@ -161,11 +161,12 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
     t0 = time.perf_counter()
     rules_name = str(rules)
     rules = pmfast.RuleSet.load(rules)
+    # one chunk per column: a table read in chunks pickles to about three times its size
     reference = Reference(
-        instruments=to_arrow(instruments, "instruments"),
-        underlyings=to_arrow(underlyings, "underlyings"),
-        product_groups=None if product_groups is None else to_arrow(product_groups,
-                                                                     "product_groups"),
+        instruments=to_arrow(instruments, "instruments").combine_chunks(),
+        underlyings=to_arrow(underlyings, "underlyings").combine_chunks(),
+        product_groups=None if product_groups is None else to_arrow(
+            product_groups, "product_groups").combine_chunks(),
         as_of=parse_as_of(as_of), rate=_parse_rate(rate))
     slots = _host_task_slots(client)
     shards = plan_shards(positions, partitions or max(1, sum(slots.values())))
@@ -210,7 +211,9 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
                                         "instrument": pa.array([], pa.string()),
                                         "quantity": pa.array([], pa.float64())}),
                               reference, method, rules, n_threads or 1, errors, None)
-        accounts = METHODS[method][1](run) if table == "method" else run.accounts
+        accounts = run.accounts
+        if table == "method":
+            accounts = {"pm": run.pm, "regt": run.regt}.get(method, run).accounts
         errs = run.errors
     _check_ordered(accounts)
     shard_table = pd.DataFrame({

@@ -30,20 +30,23 @@ class Reference:
     rate: float
 
 
-def _pm(run):
-    return run.pm.accounts
+def _pm(book, rules, n_threads, errors):
+    pm = pmfast.portfolio_margin(book, rules=rules, n_threads=n_threads, errors=errors)
+    return pm.accounts, pm.errors
 
 
-def _regt(run):
-    return run.regt.accounts
+def _regt(book, rules, n_threads, errors):
+    # as the batch: Reg T rejects the accounts the Book rejected (strategy_margin reads them)
+    return pmfast.strategy_margin(book, n_threads=n_threads).accounts, book.errors
 
 
-def _both(run):
-    return run.accounts
+def _both(book, rules, n_threads, errors):
+    run = batch.run_book(book, rules=rules, method="both", n_threads=n_threads, errors=errors)
+    return run.accounts, run.errors
 
 
-# method -> (batch methods to run, the method's own per-account table from the BatchRun).
-# `sim` and `span` slot in here when their single-machine functions exist.
+# method -> (the batch's method, the single-machine call giving the method's own per-account
+# table and its errors). `sim` and `span` slot in here when their functions exist on main.
 METHODS = {
     "pm": ("pm", _pm),
     "regt": ("regt", _regt),
@@ -123,11 +126,15 @@ def margin_shard(pieces, reference, method, rules, n_threads, errors, table="met
                        reference.underlyings, product_groups=reference.product_groups,
                        as_of=reference.as_of, rate=reference.rate, errors=errors,
                        n_threads=n_threads)
-    run = batch.run_book(book, rules=rules, method=run_method, n_threads=n_threads,
-                         errors=errors)
-    n_book = len(book.errors)
-    return {"accounts": own_table(run) if table == "method" else run.accounts,
-            "book_errors": run.errors.iloc[:n_book], "run_errors": run.errors.iloc[n_book:],
+    if table == "method":
+        accounts, run_errors = own_table(book, rules, n_threads, errors)
+    else:
+        run = batch.run_book(book, rules=rules, method=run_method, n_threads=n_threads,
+                             errors=errors)
+        accounts, run_errors = run.accounts, run.errors
+    n_book = len(book.errors)   # the run's errors: the Book's, then those the method found
+    return {"accounts": accounts,
+            "book_errors": run_errors.iloc[:n_book], "run_errors": run_errors.iloc[n_book:],
             "rows": positions.num_rows, "seconds": time.perf_counter() - start,
             "cpu_seconds": time.process_time() - cpu,
             "n_threads": n_threads, "pid": os.getpid()}
