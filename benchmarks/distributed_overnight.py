@@ -6,7 +6,7 @@
 
 The workload of performance.md is generated once into ``--data-dir`` (reused), and its positions
 rewritten by ``pmfast.distributed.partition_positions`` into ``--partitions`` account ranges
-(timed, once). Then, interleaved ``--repeat`` times (so machine load hits every configuration
+(timed, once); the distributed runs cut it into one shard per task slot (the default). Then, interleaved ``--repeat`` times (so machine load hits every configuration
 alike), each timed from the Parquet files to the per-account table in the client's memory:
 
 * one process: ``pmfast.Book`` + ``portfolio_margin`` (or ``strategy_margin``, or the batch's
@@ -72,7 +72,7 @@ def _distributed(client, paths, parts, method, n_threads, partitions):
     return pmfast.distributed.margin(client, parts, paths["instruments"], paths["underlyings"],
                                      product_groups=paths["product_groups"], as_of=W.AS_OF,
                                      rate=W.RATE, method=method, n_threads=n_threads,
-                                     partitions=partitions)
+                                     partitions=partitions)   # None: the task slots
 
 
 def _worker_cpu(client):
@@ -93,9 +93,9 @@ def _shard_profile(paths, parts, method):
     from pmfast.io import to_arrow
     W.env_threads(1)
     shard = plan_shards(parts, 10**9)[0]
-    ref = Reference(to_arrow(paths["instruments"], "instruments"),
-                    to_arrow(paths["underlyings"], "underlyings"),
-                    to_arrow(paths["product_groups"], "product_groups"),
+    ref = Reference(to_arrow(paths["instruments"], "instruments").combine_chunks(),
+                    to_arrow(paths["underlyings"], "underlyings").combine_chunks(),
+                    to_arrow(paths["product_groups"], "product_groups").combine_chunks(),
                     parse_as_of(W.AS_OF), W.RATE)
     clock = W.StageClock()
     with W.instrumented(clock):
@@ -162,7 +162,7 @@ def main():
     times = {name: [] for name, _, _ in configs}
     cpu = {name: [] for name, _, _ in configs}
     reference = None
-    last_shards = None
+    last_runs = {}
     for rep in range(args.repeat):
         for name, n_workers, n_threads in configs:
             client = clusters[n_workers][1] if n_workers else None
@@ -173,11 +173,10 @@ def main():
             if n_workers is None:
                 accounts = _one_process(paths, args.method, n_threads)
             else:
-                run = _distributed(client, paths, parts, args.method, n_threads,
-                                   args.partitions)
+                # partitions=None: one shard per task slot (fewest series priced twice)
+                run = _distributed(client, paths, parts, args.method, n_threads, None)
                 accounts = run.accounts
-                if n_workers == 2:
-                    last_shards = run.shards
+                last_runs[n_workers] = run
             times[name].append(time.perf_counter() - t0)
             cpu[name].append(time.process_time() - c0 + _worker_cpu(client) - workers0)
             if reference is None:
@@ -192,7 +191,8 @@ def main():
 
     base = statistics.median(times["1 process, 1 thread"])
     print(f"\n{args.workload}, method {args.method}, {len(reference):,} accounts, "
-          f"{args.partitions} partitions, median of {args.repeat}; every distributed result "
+          f"dataset of {args.partitions} files, one shard per task slot, median of "
+          f"{args.repeat}; every distributed result "
           f"bit-identical to the one-process result")
     base_cpu = statistics.median(cpu["1 process, 1 thread"])
     print("| configuration | median wall s | runs s | speed vs 1 process 1 thread | "
@@ -204,9 +204,11 @@ def main():
         mc = statistics.median(cpu[name])
         print(f"| {name} | {med:.2f} | {runs} | {base / med:.2f}x | {mc:.2f} | "
               f"{mc / base_cpu:.2f}x |")
-    if last_shards is not None:
-        print("\nshards of the last 2-worker run (seconds on the worker):")
-        print(last_shards.to_string(index=False))
+    for n_workers, run in last_runs.items():
+        print(f"\nlast {n_workers}-worker run: client stages "
+              + ", ".join(f"{k} {v:.2f} s" for k, v in run.stage_times.items())
+              + "; shards (seconds on the worker):")
+        print(run.shards.to_string(index=False))
 
     profile = _shard_profile(paths, parts, args.method)
     print(f"\none shard in this process, 1 thread: {profile['rows']:,} positions, "
