@@ -65,21 +65,47 @@ def _forward_fill(a):
     return a[idx, np.arange(a.shape[1])[None, :]]
 
 
-def _level(checker, column, ids):
+def _level(checker, column):
     """A positive level column (price, vol): null/NaN is a gap; inf or <= 0 is an error."""
     values = checker.number(column)
     _raise_first(checker)
     bad = np.isinf(values) | (values <= 0)
     if bad.any():
-        rows = np.flatnonzero(bad)
         raise InputError(f"{checker.name}.{column}: must be a positive finite number "
-                         f"(underlying/date {format_ids(f'{ids[r]}/{d}' for r, d in zip(rows, _row_dates(checker, rows)))})")
+                         f"(underlying/date {_cells(checker, np.flatnonzero(bad))})")
     return values
 
 
-def _row_dates(checker, rows):
-    col = checker.table.column("date").combine_chunks().take(rows.astype(np.int64))
-    return [str(x) for x in col.to_pylist()]
+def _cells(checker, rows):
+    """``'X/2025-01-02', ...`` for the given rows of the history."""
+    dates = checker.table.column("date").combine_chunks().take(rows.astype(np.int64))
+    return format_ids(f"{u}/{d}" for u, d in zip(checker.ids[rows], dates.to_pylist()))
+
+
+def _date_codes(days):
+    """Sorted distinct days and each row's index into them (a lookup table over the span when
+    it is small, else a sort)."""
+    if days.size == 0:
+        return days, days
+    lo, hi = int(days.min()), int(days.max())
+    if hi - lo > 10 * MAX_DATES:
+        return np.unique(days, return_inverse=True)
+    seen = np.zeros(hi - lo + 1, dtype=bool)
+    seen[days - lo] = True
+    uniq = np.flatnonzero(seen)
+    lookup = np.cumsum(seen) - 1
+    return uniq + lo, lookup[days - lo]
+
+
+def _underlying_codes(col):
+    """Sorted distinct underlyings and each row's index into them, via Arrow's dictionary
+    encoding (no Python string per row)."""
+    enc = col.dictionary_encode()
+    values = np.asarray(enc.dictionary.to_pylist(), dtype=object).astype(str)
+    order = np.argsort(values, kind="stable")
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.arange(len(values))
+    return values[order], rank[enc.indices.to_numpy(zero_copy_only=False)]
 
 
 def read_history(history, underlyings=None):
@@ -90,23 +116,22 @@ def read_history(history, underlyings=None):
     table = to_arrow(history, HISTORY)
     checker = TableChecker(table, HISTORY, "underlying")
     checker.require("date", "underlying", "price")
-    checker.id_column("underlying")
-    ids = checker.ids.astype(str)
+    col = checker.id_column("underlying", lazy=True).combine_chunks()
     days = _checked_dates(checker)
-    price = _level(checker, "price", ids)
-    vol = _level(checker, "vol", ids) if checker.has("vol") else None
-    uniq_days, di = np.unique(days, return_inverse=True)
-    names, ui = np.unique(ids, return_inverse=True)
+    price = _level(checker, "price")
+    vol = _level(checker, "vol") if checker.has("vol") else None
+    uniq_days, di = _date_codes(days)
+    names, ui = _underlying_codes(col)
     n_all = len(names)
-    if len(uniq_days) > MAX_DATES or len(names) > MAX_UNDERLYINGS:
-        raise InputError(f"{HISTORY}: {len(uniq_days)} dates x {len(names)} underlyings exceed "
+    if len(uniq_days) > MAX_DATES or n_all > MAX_UNDERLYINGS:
+        raise InputError(f"{HISTORY}: {len(uniq_days)} dates x {n_all} underlyings exceed "
                          f"the bound of {MAX_DATES} dates and {MAX_UNDERLYINGS} underlyings")
-    key = di * len(names) + ui
-    _, first, counts = np.unique(key, return_index=True, return_counts=True)
+    key = di * n_all + ui
+    counts = np.bincount(key, minlength=len(uniq_days) * n_all)
     if (counts > 1).any():
-        rows = first[counts > 1]
+        rows = np.flatnonzero(counts[key] > 1)
         raise InputError(f"{HISTORY}: more than one row for underlying/date "
-                         f"{format_ids(f'{ids[r]}/{d}' for r, d in zip(rows, _row_dates(checker, rows)))}")
+                         f"{_cells(checker, rows)}")
     if underlyings is not None:
         wanted = [str(u) for u in underlyings]
         where = {u: j for j, u in enumerate(names)}
@@ -116,18 +141,15 @@ def read_history(history, underlyings=None):
         cols = np.array([where[u] for u in wanted], dtype=np.int64)
         names = np.array(wanted, dtype=object)
     else:
-        cols = np.arange(len(names))
+        cols = np.arange(n_all)
 
     def raw(values):
-        m = np.full((len(uniq_days), n_all), np.nan)
-        m[di, ui] = values
-        return m[:, cols]
-
-    def matrix(values):
-        return _forward_fill(raw(values))
+        m = np.full(len(uniq_days) * n_all, np.nan)
+        m[key] = values
+        return m.reshape(len(uniq_days), n_all)[:, cols]
     vol_m = None
     if vol is not None:
-        vol_m = matrix(vol)
+        vol_m = _forward_fill(raw(vol))
         if np.isnan(vol_m).all():
             vol_m = None
     dates = uniq_days.astype("datetime64[D]")
