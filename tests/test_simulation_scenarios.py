@@ -85,9 +85,9 @@ def test_given_stress_appended_with_plus():
     ({"scenario": ["a", "b"], "underlying": ["X", "X"], "return": [0, -1.0]},
      r"scenarios.return: must be > -1.*'b/X'"),
     ({"scenario": ["a", "b"], "underlying": ["X", "X"], "return": [np.nan, 0]},
-     r"scenarios.return: .*finite.*'a'"),
+     r"scenarios.return: .*finite.*scenario/underlying 'a/X'"),
     ({"scenario": ["a", "b"], "underlying": ["X", "X"], "return": [0, 0],
-      "vol_shift": [0, np.inf]}, r"scenarios.vol_shift: .*finite.*'b'"),
+      "vol_shift": [0, np.inf]}, r"scenarios.vol_shift: .*finite.*'b/X'"),
     ({"scenario": ["a"], "underlying": ["X"], "return": ["oops"]},
      r"scenarios.return: not a number.*'a'"),
     ({"scenario": ["a"], "underlying": ["X"]}, r"scenarios.return: required column"),
@@ -203,3 +203,18 @@ def test_filtered_needs_the_seed_days():
         simulation.filtered_historical(_history(n_days=15, gaps=False), horizon_days=1)
     with pytest.raises(InputError, match="ewma_lambda"):
         simulation.filtered_historical(_history(n_days=30), ewma_lambda=1.0)
+
+
+def test_filtered_flat_seed_period_keeps_returns_unscaled():
+    """A price flat for the first 25 days: sigma_t = 0 there, so the first moves stay as they
+    are (no division by zero), as in the twin."""
+    rng = np.random.default_rng(2)
+    x = np.r_[np.zeros(25), rng.normal(0, 0.01, 40)]
+    p = list(100 * np.exp(np.r_[0, np.cumsum(x)]))
+    frame = pd.DataFrame({"date": pd.bdate_range("2025-01-01", periods=len(p)),
+                          "underlying": "X", "price": p})
+    s = simulation.filtered_historical(frame, horizon_days=1)
+    assert np.isfinite(s.returns).all()
+    np.testing.assert_allclose(s.returns[:, 0], ref.ewma_rescaled_returns(p, 1, 0.97),
+                               rtol=1e-12, atol=1e-15)
+    assert s.returns[25, 0] == pytest.approx(np.expm1(x[25]), rel=1e-12)   # sigma_25 = 0

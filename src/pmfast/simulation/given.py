@@ -27,14 +27,18 @@ def _ids_checker(table, name, *required):
     return checker, col
 
 
-def _numbers(checker, column):
+def _numbers(checker, column, row_names=None):
+    """A numeric column, finite in every row; ``row_names(rows)`` names bad rows (default:
+    their scenario)."""
     values = checker.number(column)
     if checker.problems:
         raise InputError(checker.problems[0].message())
     bad = ~np.isfinite(values)
     if bad.any():
+        rows = np.flatnonzero(bad)
+        what = row_names(rows) if row_names else f"scenario(s) {format_ids(checker.ids[rows])}"
         raise InputError(f"{checker.name}.{column}: must be a finite number (missing or NaN) for "
-                         f"scenario(s) {format_ids(checker.ids[bad])}")
+                         f"{what}")
     return values
 
 
@@ -96,8 +100,12 @@ def given(table, rates=None, horizon_days=2, missing="raise", source="given"):
         rows = np.flatnonzero(ucol.is_null().to_numpy(zero_copy_only=False))
         raise InputError(f"{TABLE}.underlying: missing (null) underlying for scenario(s) "
                          f"{format_ids(checker.ids[rows])}")
-    ret = _numbers(checker, "return")
-    vol = _numbers(checker, "vol_shift") if checker.has("vol_shift") else None
+    def cells(rows):
+        unds = ucol.take(pa.array(rows)).to_pylist()
+        return "scenario/underlying " + format_ids(f"{s}/{u}" for s, u in
+                                                   zip(checker.ids[rows], unds))
+    ret = _numbers(checker, "return", cells)
+    vol = _numbers(checker, "vol_shift", cells) if checker.has("vol_shift") else None
     labels, k = _codes(scol)
     unds, u = _codes(ucol)
     n, m = len(labels), len(unds)

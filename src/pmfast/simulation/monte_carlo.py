@@ -169,8 +169,12 @@ def monte_carlo(history_or_covariance, n=5000, horizon_days=2, seed=1, distribut
         for b in range(n_blocks):
             run(b)
     else:
-        with ThreadPoolExecutor(max_workers=min(n_threads, n_blocks)) as pool:
-            list(pool.map(run, range(n_blocks)))
+        pool = ThreadPoolExecutor(max_workers=min(n_threads, n_blocks))
+        try:
+            for future in [pool.submit(run, b) for b in range(n_blocks)]:
+                future.result()       # the first error (or Ctrl-C while waiting) stops here
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)   # blocks not started never run
     width = len(str(n))
     labels = np.char.add("MC", np.char.zfill(np.arange(1, n + 1).astype(str), max(width, 7)))
     source = f"monte_carlo {distribution}{'' if t_df is None else f'({t_df:g})'}, seed {seed}; " \
