@@ -195,3 +195,33 @@ def test_bad_covariance_names_factors(matrix, match):
 def test_bad_arguments(kwargs, match):
     with pytest.raises(InputError, match=match):
         simulation.monte_carlo((FACTORS, SIGMA), **{"n": 10, **kwargs})
+
+
+def test_vol_and_rate_factors_estimated_from_history():
+    """vol:<u> and rate factors: the dense estimate equals the twin's on the stacked daily
+    changes (log returns, log vol changes, rate differences), and draws use them."""
+    rng = np.random.default_rng(6)
+    n_days, unds = 200, ["X", "Y"]
+    dates = pd.bdate_range("2025-01-01", periods=n_days)
+    m = rng.normal(0, 0.01, n_days)
+    x = np.column_stack([m + rng.normal(0, 0.005, n_days), 1.3 * m + rng.normal(0, 0.008, n_days)])
+    p = 100 * np.exp(np.cumsum(x, axis=0))
+    v = 0.2 * np.exp(np.cumsum(-3 * x + rng.normal(0, 0.02, (n_days, 2)), axis=0))
+    frame = pd.DataFrame({"date": np.tile(dates, 2), "underlying": np.repeat(unds, n_days),
+                          "price": p.T.reshape(-1), "vol": v.T.reshape(-1)})
+    rates = pd.DataFrame({"date": dates, "rate": 0.04 + np.cumsum(rng.normal(0, 5e-4, n_days))})
+    cov = simulation.estimate_covariance(frame, rates=rates, vol_factors=True)
+    assert cov.factors == ("X", "Y", "vol:X", "vol:Y", "rate")
+    changes = np.column_stack([np.diff(np.log(p), axis=0), np.diff(np.log(v), axis=0),
+                               np.diff(rates["rate"].to_numpy())])
+    plain = np.array(ref.ewma_covariance(changes.tolist(), 0.97))
+    delta = ref.schafer_strimmer_delta(changes.tolist(), 0.97)
+    assert cov.shrinkage == pytest.approx(delta, rel=1e-10)
+    np.testing.assert_allclose(
+        cov.matrix, (1 - delta) * plain + delta * np.diag(np.diag(plain)), rtol=1e-10,
+        atol=1e-20)
+    s = simulation.monte_carlo(frame, n=N, horizon_days=1, seed=9, rates=rates,
+                               vol_factors=True)
+    _assert_covariance(np.column_stack([np.log1p(s.returns), np.log1p(s.vol_shifts),
+                                        s.rate_shifts]), cov.matrix, N)
+    assert np.corrcoef(s.returns[:, 0], s.vol_shifts[:, 0])[0, 1] < -0.5   # spot down, vol up
