@@ -218,3 +218,15 @@ def test_filtered_flat_seed_period_keeps_returns_unscaled():
     np.testing.assert_allclose(s.returns[:, 0], ref.ewma_rescaled_returns(p, 1, 0.97),
                                rtol=1e-12, atol=1e-15)
     assert s.returns[25, 0] == pytest.approx(np.expm1(x[25]), rel=1e-12)   # sigma_25 = 0
+
+
+def test_bounds_are_input_errors(monkeypatch):
+    import sys
+    monkeypatch.setattr(sys.modules["pmfast.simulation._history"], "MAX_CELLS", 10)
+    with pytest.raises(InputError, match=r"history: 12 dates x 4 underlyings exceed"):
+        simulation.historical(_history(n_days=12, gaps=False))
+    monkeypatch.setattr(sys.modules["pmfast.simulation.given"], "MAX_CELLS", 3)
+    with pytest.raises(InputError, match=r"scenarios: 2 scenarios x 2 underlyings exceed"):
+        simulation.given({"scenario": ["a", "a", "b", "b"], "underlying": ["X", "Y"] * 2,
+                          "return": [0.0] * 4})
+

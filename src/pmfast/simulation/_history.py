@@ -24,6 +24,7 @@ RATES = "rates"
 # Bounds on what a history may cost (every loop over dates or underlyings is linear in these).
 MAX_DATES = 50_000          # 200 years of trading days
 MAX_UNDERLYINGS = 100_000
+MAX_CELLS = 250_000_000     # dates or scenarios x underlyings: 2 GB per float64 matrix
 
 
 @dataclass(frozen=True)
@@ -123,9 +124,11 @@ def read_history(history, underlyings=None):
     uniq_days, di = _date_codes(days)
     names, ui = _underlying_codes(col)
     n_all = len(names)
-    if len(uniq_days) > MAX_DATES or n_all > MAX_UNDERLYINGS:
+    if len(uniq_days) > MAX_DATES or n_all > MAX_UNDERLYINGS or \
+            len(uniq_days) * n_all > MAX_CELLS:
         raise InputError(f"{HISTORY}: {len(uniq_days)} dates x {n_all} underlyings exceed "
-                         f"the bound of {MAX_DATES} dates and {MAX_UNDERLYINGS} underlyings")
+                         f"the bound of {MAX_DATES} dates, {MAX_UNDERLYINGS} underlyings and "
+                         f"{MAX_CELLS:,} cells")
     key = di * n_all + ui
     counts = np.bincount(key, minlength=len(uniq_days) * n_all)
     if (counts > 1).any():
@@ -203,12 +206,9 @@ def common_window(hist, need, window=None, what="the horizon"):
         raise InputError(f"{HISTORY}.price: fewer than {need} prices (needed for {what}) in the "
                          f"window for underlying(s) "
                          f"{format_ids(np.asarray(hist.underlyings)[short])}")
+    # every underlying has >= need prices from its first one on, so the common part (from the
+    # latest first price) has >= need dates too
     first = int(np.argmax(~np.isnan(price), axis=0).max()) if price.shape[1] else 0
-    if price.shape[0] - first < need:
-        late = np.argmax(~np.isnan(price), axis=0) > price.shape[0] - need
-        raise InputError(f"{HISTORY}.price: the underlyings {format_ids(np.asarray(hist.underlyings)[late])} "
-                         f"start too late: fewer than {need} dates on which every underlying has a "
-                         f"price (needed for {what})")
     s = start + first
     return History(hist.dates[s:], hist.underlyings, hist.price[s:],
                    None if hist.vol is None else hist.vol[s:],

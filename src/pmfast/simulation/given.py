@@ -8,9 +8,9 @@ from pmfast.errors import InputError
 from pmfast.io import to_arrow
 from pmfast.scenario_set import TABLE, ScenarioSet
 from pmfast.schema import TableChecker, format_ids
+from pmfast.simulation._history import MAX_CELLS
 
 RATES = "scenario_rates"
-MAX_CELLS = 250_000_000     # scenarios x underlyings of one set (2 GB of float64 per matrix)
 
 
 def _codes(col):

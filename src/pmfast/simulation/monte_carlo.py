@@ -15,7 +15,7 @@ from pmfast.errors import InputError
 from pmfast.io import to_arrow
 from pmfast.scenario_set import ScenarioSet
 from pmfast.simulation.covariance import RATE, VOL_PREFIX, Covariance, estimate_covariance
-from pmfast.simulation.given import MAX_CELLS
+from pmfast.simulation._history import MAX_CELLS
 
 BLOCK_ROWS = 1024
 MAX_SCENARIOS = 10_000_000
