@@ -2,8 +2,6 @@
 and one day at a time, with the math module, from the raw history rows. Test oracles only."""
 import math
 
-import numpy as np
-
 
 def price_series(rows, underlying):
     """``{date: price}`` of one underlying from ``(date, underlying, price)`` rows."""

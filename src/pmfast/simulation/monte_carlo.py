@@ -128,14 +128,8 @@ def monte_carlo(history_or_covariance, n=5000, horizon_days=2, seed=1, distribut
     cov = _as_covariance(history_or_covariance,
                          dict(ewma_lambda=ewma_lambda, rates=rates, window=window,
                               underlyings=underlyings, vol_factors=vol_factors))
+    cov, unds = _select_factors(cov, underlyings)
     names = list(cov.factors)
-    unds = [f for f in names if f != RATE and not f.startswith(VOL_PREFIX)]
-    if underlyings is not None:
-        keep = [str(u) for u in underlyings]
-        unds = keep
-        names = keep + [f for f in names if f.startswith(VOL_PREFIX) and f[4:] in set(keep)] + \
-            ([RATE] if RATE in names else [])
-        cov = cov.subset(names)
     if n * max(len(unds), 1) > MAX_CELLS:
         raise InputError(f"monte_carlo: {n} scenarios x {len(unds)} underlyings exceed the bound "
                          f"of {MAX_CELLS:,} cells")
@@ -180,6 +174,18 @@ def monte_carlo(history_or_covariance, n=5000, horizon_days=2, seed=1, distribut
     source = f"monte_carlo {distribution}{'' if t_df is None else f'({t_df:g})'}, seed {seed}; " \
         f"{cov.source}"
     return ScenarioSet(unds, returns, vols, rate_shifts, labels, h, source)
+
+
+def _select_factors(cov, underlyings):
+    """The covariance restricted to ``underlyings`` (with their vol factors and the rate), and
+    the underlyings of the set (all of the covariance's without a restriction)."""
+    names = list(cov.factors)
+    if underlyings is None:
+        return cov, [f for f in names if f != RATE and not f.startswith(VOL_PREFIX)]
+    keep = [str(u) for u in underlyings]
+    wanted = set(keep)
+    vols = [f for f in names if f.startswith(VOL_PREFIX) and f[len(VOL_PREFIX):] in wanted]
+    return cov.subset(keep + vols + ([RATE] if RATE in names else [])), keep
 
 
 def _betas(spot_vol_beta, unds):
