@@ -29,6 +29,7 @@
 
 #include "pmfast_core/pricing/american.hpp"
 #include "pmfast_core/pricing/european.hpp"
+#include "pmfast_core/pricing/pricing_kernels.hpp"
 
 namespace pmfast {
 
@@ -195,6 +196,7 @@ constexpr int kQdPlusIterations = 8;
 
 // Solves the boundary of a unit-strike put (r > 0) and fills the premium quadrature.
 void solve_boundary(const FpTables& tb, FpPut& put) {
+  const PricingKernels& kern = pricing_kernels();
   const double r = put.r, q = put.q, vol = put.vol, T = put.T;
   const int n1 = tb.n1, l = tb.s.fp_points, m = tb.m, m8 = tb.m8;
   const double xmax = (q > 0.0) ? std::min(1.0, r / q) : 1.0;
@@ -213,7 +215,7 @@ void solve_boundary(const FpTables& tb, FpPut& put) {
     const int jj = (j < n1) ? j : 0;
     tau[j] = T * tb.node_frac[jj] * tb.node_frac[jj];
   }
-  fp_simd::qdplus_boundary(n1_8, tau, r, q, vol, xmax, kQdPlusIterations, b);
+  kern.qdplus_boundary(n1_8, tau, r, q, vol, xmax, kQdPlusIterations, b);
   for (int j = 0; j < n1; ++j) {
     sqrt_tau[j] = std::sqrt(T) * tb.node_frac[j];
     fwd[j] = std::exp(-(r - q) * tau[j]);
@@ -237,8 +239,8 @@ void solve_boundary(const FpTables& tb, FpPut& put) {
     scale[e] = 0.0;
     a[e] = 0.0;
   }
-  fp_simd::scaled_exp(m8, r, arg, scale, wr);
-  fp_simd::scaled_exp(m8, q, arg, scale, wq);
+  kern.scaled_exp(m8, r, arg, scale, wr);
+  kern.scaled_exp(m8, q, arg, scale, wq);
   for (int e = 0; e < m; ++e) {
     wr[e] *= r;
     wq[e] *= q;
@@ -264,9 +266,9 @@ void solve_boundary(const FpTables& tb, FpPut& put) {
       a[m + j] = ln_b[j] + (r - q) * tau[j];
     }
     if (smooth_pasting)
-      fp_simd::pdf_cdf_pair(m8, a, sd, cp, cm, pp, pm);
+      kern.pdf_cdf_pair(m8, a, sd, cp, cm, pp, pm);
     else
-      fp_simd::cdf_pair(m8, a, sd, cp, cm);
+      kern.cdf_pair(m8, a, sd, cp, cm);
 
     const bool newton = (iter == 0);
     for (int j = 0; j < n1; ++j) {
@@ -335,8 +337,8 @@ void solve_boundary(const FpTables& tb, FpPut& put) {
     scale[k] = T * tb.pr_wt[k];
   }
   for (int k = p; k < put.p8; ++k) arg[k] = scale[k] = 0.0;
-  fp_simd::scaled_exp(put.p8, -r, arg, scale, wr);
-  fp_simd::scaled_exp(put.p8, -q, arg, scale, wq);
+  kern.scaled_exp(put.p8, -r, arg, scale, wr);
+  kern.scaled_exp(put.p8, -q, arg, scale, wq);
   for (int k = 0; k < p; ++k) {
     put.ar[k] = r * wr[k];
     put.aq[k] = q * wq[k];
@@ -411,7 +413,8 @@ double put_value(const FpPut& put, double x) {
   if (x <= 0.0) return std::max(1.0, std::exp(-put.r * put.T));
   if (put.kind == FpKind::boundary && x <= put.b_T) return intrinsic;
   alignas(64) double term[kFpMaxPricePoints + 1 + 8];
-  fp_simd::premium_terms(put.p8, std::log(x), x, put.c, put.inv_sd, put.half_sd, put.ar, put.aq,
+  const PricingKernels& kern = pricing_kernels();
+  kern.premium_terms(put.p8, std::log(x), x, put.c, put.inv_sd, put.half_sd, put.ar, put.aq,
                          term);
   double premium = 0.0;
   for (int k = 0; k < put.p; ++k) premium += term[k];

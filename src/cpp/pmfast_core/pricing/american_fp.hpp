@@ -8,6 +8,8 @@
 #pragma once
 #include <cstdint>
 
+#include "pmfast_core/dispatch/isa_namespace.hpp"
+
 namespace pmfast {
 
 // Accuracy/speed knobs of the engine (the paper's n, l, m, p).
@@ -40,7 +42,9 @@ void fixed_point_spots(const FpScheme& scheme, double right, const double* spots
                        double* out, int64_t out_stride);
 
 // Vectorised inner loops (american_fp_simd.cpp, compiled with -ffast-math). Every array has
-// at least `n` finite entries, n a multiple of 8, 64-byte aligned; sd > 0.
+// at least `n` finite entries, n a multiple of 8, 64-byte aligned; sd > 0. One copy per
+// instruction set: american_fp.cpp calls them through pricing_kernels().
+PMFAST_ISA_BEGIN
 namespace fp_simd {
 // d+ = a / sd + sd / 2, d- = d+ - sd: cdf_plus = N(d+), cdf_minus = N(d-).
 void cdf_pair(int n, const double* a, const double* sd, double* cdf_plus, double* cdf_minus);
@@ -58,5 +62,6 @@ void scaled_exp(int n, double rate, const double* arg, const double* scale, doub
 void qdplus_boundary(int n, const double* tau, double r, double q, double vol, double xmax,
                      int iterations, double* b);
 }  // namespace fp_simd
+PMFAST_ISA_END
 
 }  // namespace pmfast

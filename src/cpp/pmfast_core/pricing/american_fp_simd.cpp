@@ -5,6 +5,7 @@
 #include "pmfast_core/pricing/american_fp.hpp"
 
 namespace pmfast {
+PMFAST_ISA_BEGIN
 namespace fp_simd {
 
 namespace {
@@ -103,4 +104,5 @@ void qdplus_boundary(int n, const double* tau, double r, double q, double vol, d
 }
 
 }  // namespace fp_simd
+PMFAST_ISA_END
 }  // namespace pmfast

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <vector>
 
 #include "pmfast_core/pricing/european.hpp"
 
 namespace pmfast {
+PMFAST_ISA_BEGIN
 
 void bsm_block(const OptionArrays& o, bool black76, int64_t begin, int64_t end, double* out) {
 #pragma omp simd
@@ -65,11 +65,6 @@ void bsm_grid_block(const OptionArrays& o, const ScenarioGrid& grid, bool black7
   constexpr double kTiny = 1e-300;
   constexpr double kMaxD = 40.0;  // as bsm_value: N(40) == 1 in double precision
   const int64_t n_moves = grid.n_moves, n_vols = grid.n_vols, n_sc = grid.n_scenarios();
-  std::vector<double> growth(n_moves), log_growth(n_moves);
-  for (int64_t m = 0; m < n_moves; ++m) {
-    growth[m] = std::fmax(1.0 + grid.spot_moves[m], 0.0);
-    log_growth[m] = std::log(std::fmax(growth[m], kTiny));
-  }
   SeriesChunk c;
   alignas(64) double sd[kGridLanes], inv_sd[kGridLanes], value[kGridLanes];
   for (int64_t first = begin; first < end; first += kGridLanes) {
@@ -83,7 +78,10 @@ void bsm_grid_block(const OptionArrays& o, const ScenarioGrid& grid, bool black7
         inv_sd[l] = 1.0 / (sd[l] > kTiny ? sd[l] : kTiny);
       }
       for (int64_t m = 0; m < n_moves; ++m) {
-        const double g = growth[m], lg = log_growth[m];
+        // Recomputed per chunk (one log per 64 lanes x 2 erfc): no heap buffer in a per-ISA
+        // kernel, whose out-of-line library code could be shared with another ISA's copy.
+        const double g = std::fmax(1.0 + grid.spot_moves[m], 0.0);
+        const double lg = std::log(std::fmax(g, kTiny));
 #pragma omp simd
         for (int l = 0; l < kGridLanes; ++l) {
           const double s = c.sign[l];
@@ -100,4 +98,5 @@ void bsm_grid_block(const OptionArrays& o, const ScenarioGrid& grid, bool black7
   }
 }
 
+PMFAST_ISA_END
 }  // namespace pmfast

@@ -1,4 +1,5 @@
-// Vectorised European loops (compiled with -ffast-math; inputs are validated and finite).
+// Vectorised European loops (compiled with -ffast-math; inputs are validated and finite), one
+// copy per instruction set: the rest of the core calls them through pricing_kernels().
 #pragma once
 #include <cstdint>
 
@@ -6,6 +7,7 @@
 #include "pmfast_core/pricing/pricing.hpp"
 
 namespace pmfast {
+PMFAST_ISA_BEGIN
 
 // Options [begin, end) of o, BSM (q used as given; black76 callers pass q = r).
 void bsm_block(const OptionArrays& o, bool black76, int64_t begin, int64_t end, double* out);
@@ -18,4 +20,5 @@ constexpr int kGridLanes = 64;
 void bsm_grid_block(const OptionArrays& o, const ScenarioGrid& grid, bool black76,
                     int64_t begin, int64_t end, double* out);
 
+PMFAST_ISA_END
 }  // namespace pmfast
