@@ -111,7 +111,7 @@ def measure(rounds=7):
                 d1 = np.log(fwd / strike) / sd + 0.5 * sd
                 return right * (fwd * ndtr(right * d1) - strike * ndtr(right * (d1 - sd)))
 
-            rate_np = N_FLAT / cpu_time(lambda: numpy_bsm(*flat_cols), 3) / 1e6
+            rate_np = N_FLAT / cpu_time(lambda: numpy_bsm(*flat_book), 3) / 1e6
             for isa in paths:
                 _core._set_isa(isa)
                 lib = libs[isa]

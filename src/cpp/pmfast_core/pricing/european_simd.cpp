@@ -8,21 +8,49 @@
 namespace pmfast {
 PMFAST_ISA_BEGIN
 
-// The columns are copied to local restrict pointers first: read through `o` inside the loop,
-// they are loop-invariant loads GCC does not vectorise ("no vectype"), and the loop ran scalar.
-void bsm_block(const OptionArrays& o, bool black76, int64_t begin, int64_t end, double* out) {
-  const int8_t* __restrict right = o.right;
-  const double* __restrict S = o.S;
-  const double* __restrict K = o.K;
-  const double* __restrict T = o.T;
-  const double* __restrict r = o.r;
-  const double* __restrict q = black76 ? o.r : o.q;
-  const double* __restrict vol = o.vol;
-  double* __restrict value = out;
+namespace {
+
+// kGridLanes options from the given column pointers. One out-of-line copy for the whole book
+// and its padded tail, so every option runs the same vector instructions: a remainder loop
+// would run scalar libm (other bits than libmvec), and an option's bits would then depend on
+// where the row order put it.
+__attribute__((noinline)) void bsm_lanes(const int8_t* __restrict right,
+                                         const double* __restrict S, const double* __restrict K,
+                                         const double* __restrict T, const double* __restrict r,
+                                         const double* __restrict q,
+                                         const double* __restrict vol,
+                                         double* __restrict out) {
 #pragma omp simd
-  for (int64_t i = begin; i < end; ++i)
-    value[i] = bsm_value(static_cast<double>(right[i]), S[i], K[i], T[i], r[i], q[i], vol[i]);
+  for (int l = 0; l < kGridLanes; ++l)
+    out[l] = bsm_value(static_cast<double>(right[l]), S[l], K[l], T[l], r[l], q[l], vol[l]);
 }
+
+}  // namespace
+
+void bsm_block(const OptionArrays& o, bool black76, int64_t begin, int64_t end, double* out) {
+  const double* q = black76 ? o.r : o.q;
+  int64_t i = begin;
+  for (; i + kGridLanes <= end; i += kGridLanes)
+    bsm_lanes(o.right + i, o.S + i, o.K + i, o.T + i, o.r + i, q + i, o.vol + i, out + i);
+  if (i == end) return;
+  // The tail, padded with copies of its last option.
+  alignas(64) int8_t right[kGridLanes];
+  alignas(64) double S[kGridLanes], K[kGridLanes], T[kGridLanes], r[kGridLanes],
+      qq[kGridLanes], vol[kGridLanes], value[kGridLanes];
+  for (int l = 0; l < kGridLanes; ++l) {
+    const int64_t k = std::min<int64_t>(i + l, end - 1);
+    right[l] = o.right[k];
+    S[l] = o.S[k];
+    K[l] = o.K[k];
+    T[l] = o.T[k];
+    r[l] = o.r[k];
+    qq[l] = q[k];
+    vol[l] = o.vol[k];
+  }
+  bsm_lanes(right, S, K, T, r, qq, vol, value);
+  for (int64_t k = i; k < end; ++k) out[k] = value[k - i];
+}
+
 
 namespace {
 
