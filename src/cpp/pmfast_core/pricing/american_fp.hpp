@@ -42,9 +42,17 @@ void fixed_point_spots(const FpScheme& scheme, double right, const double* spots
                        double* out, int64_t out_stride);
 
 // Vectorised inner loops (american_fp_simd.cpp, compiled with -ffast-math). Every array has
-// at least `n` finite entries, n a multiple of 8, 64-byte aligned; sd > 0. One copy per
-// instruction set: american_fp.cpp calls them through pricing_kernels().
+// at least `n` finite entries, n a multiple of 8, 64-byte aligned; sd > 0. Like the kernel
+// above, one copy per instruction set: the rest of the core calls fixed_point_spots, which goes
+// through pricing_kernels().
+struct FpTables;  // american_fp_tables.hpp
+
 PMFAST_ISA_BEGIN
+// fixed_point_spots for the tables of one scheme (american_fp_kernel.cpp).
+void fixed_point_spots_kernel(const FpTables& tables, double right, const double* spots,
+                              int64_t n_spots, double K, double T, double r, double q,
+                              double vol, double* out, int64_t out_stride);
+
 namespace fp_simd {
 // d+ = a / sd + sd / 2, d- = d+ - sd: cdf_plus = N(d+), cdf_minus = N(d-).
 void cdf_pair(int n, const double* a, const double* sd, double* cdf_plus, double* cdf_minus);

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "pmfast_core/dispatch/isa.hpp"
+#include "pmfast_core/pricing/american_fp.hpp"
 #include "pmfast_core/pricing/options.hpp"
 #include "pmfast_core/pricing/pricing.hpp"
 
@@ -17,15 +18,10 @@ struct PricingKernels {
   void (*bsm_block)(const OptionArrays& o, bool black76, int64_t begin, int64_t end, double* out);
   void (*bsm_grid_block)(const OptionArrays& o, const ScenarioGrid& grid, bool black76,
                          int64_t begin, int64_t end, double* out);
-  // american_fp.hpp, namespace fp_simd
-  void (*cdf_pair)(int n, const double* a, const double* sd, double* cdf_plus, double* cdf_minus);
-  void (*pdf_cdf_pair)(int n, const double* a, const double* sd, double* cdf_plus,
-                       double* cdf_minus, double* pdf_plus, double* pdf_minus);
-  void (*premium_terms)(int n, double ln_x, double x, const double* c, const double* inv_sd,
-                        const double* half_sd, const double* ar, const double* aq, double* term);
-  void (*scaled_exp)(int n, double rate, const double* arg, const double* scale, double* out);
-  void (*qdplus_boundary)(int n, const double* tau, double r, double q, double vol, double xmax,
-                          int iterations, double* b);
+  // american_fp.hpp
+  void (*fixed_point_spots)(const FpTables& tables, double right, const double* spots,
+                            int64_t n_spots, double K, double T, double r, double q, double vol,
+                            double* out, int64_t out_stride);
   // bivariate_normal.hpp
   double (*bvn_cdf_bjs)(double a, double b, bool negative_rho);
 };

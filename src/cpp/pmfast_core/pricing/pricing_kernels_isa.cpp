@@ -18,11 +18,7 @@ const PricingKernels PMFAST_CAT(pricing_kernels_, PMFAST_ISA_NAME) = {
     Isa::PMFAST_ISA_NAME,
     &bsm_block,
     &bsm_grid_block,
-    &fp_simd::cdf_pair,
-    &fp_simd::pdf_cdf_pair,
-    &fp_simd::premium_terms,
-    &fp_simd::scaled_exp,
-    &fp_simd::qdplus_boundary,
+    &fixed_point_spots_kernel,
     &bvn_cdf_bjs,
 };
 
