@@ -145,3 +145,23 @@ def test_grid_bits_do_not_depend_on_row_order(isa):
     assert got[perm].tobytes() == again.tobytes()
     flat = pricing.bsm(*args)
     assert flat[perm].tobytes() == pricing.bsm(*shuffled).tobytes()
+
+
+def test_fixed_point_paths_match_quantlib():
+    """fixed_point has no numpy twin: every path against QuantLib's high-precision QdFp engine
+    (the bounds of tests/test_american_fp.py's accuracy test)."""
+    pytest.importorskip("QuantLib")
+    spec = importlib.util.spec_from_file_location("american_fp_tests",
+                                                  ROOT / "tests" / "test_american_fp.py")
+    fp_tests = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fp_tests)
+    right, S, K, days, r, q, vol = fp_tests.random_book(150, seed=1616)
+    want = fp_tests.quantlib_american(right, S, K, days, r, q, vol)
+    for name in ISAS:
+        previous = _core._set_isa(name)
+        try:
+            got = pricing.american(right, S, K, days / 365.0, r, q, vol, model="fixed_point")
+        finally:
+            _core._set_isa(previous)
+        err = fp_tests.scaled_error(got, want)
+        assert err.mean() <= 1e-4 and err.max() <= 1e-3, name

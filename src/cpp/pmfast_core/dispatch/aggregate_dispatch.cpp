@@ -28,14 +28,16 @@ void build_minimum_table(const MinimumRule& m, int64_t n_instruments, double* ta
 void margin_account_range(const MarginLayout& l, const RiskArray& r, const MinimumRule& m,
                           const double* minimum_table, const MarginOutput& out, int64_t a_begin,
                           int64_t a_end) {
+#ifndef PMFAST_BASELINE_ONLY  // CMakeLists.txt: a CPU other than x86-64 has one copy
   switch (selected_isa()) {
     case Isa::avx512:
       return detail_avx512::margin_account_range(l, r, m, minimum_table, out, a_begin, a_end);
     case Isa::avx2:
       return detail_avx2::margin_account_range(l, r, m, minimum_table, out, a_begin, a_end);
-    default:
-      return detail_baseline::margin_account_range(l, r, m, minimum_table, out, a_begin, a_end);
+    default: break;
   }
+#endif
+  detail_baseline::margin_account_range(l, r, m, minimum_table, out, a_begin, a_end);
 }
 
 }  // namespace detail
