@@ -63,6 +63,8 @@ void pdf_cdf_pair(int n, const double* a, const double* sd, double* cdf_plus, do
 // d- = d+ - 2 half_sd[k]: the premium integrand at each quadrature point.
 void premium_terms(int n, double ln_x, double x, const double* c, const double* inv_sd,
                    const double* half_sd, const double* ar, const double* aq, double* term);
+// ln_b[i] = log(b[i]) and H[i] = (ln_b[i] - ln_xmax)^2 at every boundary node (b[i] > 0).
+void log_boundary(int n, const double* b, double ln_xmax, double* ln_b, double* H);
 // out[i] = scale[i] * exp(rate * arg[i]).
 void scaled_exp(int n, double rate, const double* arg, const double* scale, double* out);
 // QD+ (Li 2005) exercise boundary of a unit-strike put (r > 0) at each time to expiry tau[i] > 0:

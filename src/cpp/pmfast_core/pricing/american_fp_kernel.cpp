@@ -58,7 +58,8 @@ void solve_boundary(const FpTables& tb, FpPut& put) {
   const bool smooth_pasting = std::fabs(r - q) < 1e-3;
 
   alignas(64) double tau[kCapNodes], b[kCapNodes];
-  double sqrt_tau[kFpMaxNodes], ln_b[kFpMaxNodes], H[kFpMaxNodes], sqrt_h[kFpMaxNodes];
+  alignas(64) double ln_b[kCapNodes], H[kCapNodes];
+  double sqrt_tau[kFpMaxNodes], sqrt_h[kFpMaxNodes];
   double fwd[kFpMaxNodes];
   alignas(64) double a[kCapM], sd[kCapM], wr[kCapM], wq[kCapM], arg[kCapM], scale[kCapM];
   alignas(64) double cp[kCapM], cm[kCapM], pp[kCapM], pm[kCapM], Hq[kCapM];
@@ -73,9 +74,8 @@ void solve_boundary(const FpTables& tb, FpPut& put) {
   for (int j = 0; j < n1; ++j) {
     sqrt_tau[j] = std::sqrt(T) * tb.node_frac[j];
     fwd[j] = std::exp(-(r - q) * tau[j]);
-    ln_b[j] = std::log(b[j]);
-    H[j] = (ln_b[j] - ln_xmax) * (ln_b[j] - ln_xmax);
   }
+  fp_simd::log_boundary(n1_8, b, ln_xmax, ln_b, H);
 
   // Per quadrature point: u = tau sin^2, tau - u = tau cos^2; weights r e^{ru} du, q e^{qu} du.
   for (int j = 0; j < n1; ++j) {
@@ -167,9 +167,8 @@ void solve_boundary(const FpTables& tb, FpPut& put) {
       }
       next = std::min(std::max(next, 1e-12 * xmax), xmax);
       b[j] = next;
-      ln_b[j] = std::log(next);
-      H[j] = (ln_b[j] - ln_xmax) * (ln_b[j] - ln_xmax);
     }
+    fp_simd::log_boundary(n1_8, b, ln_xmax, ln_b, H);  // padding nodes keep finite values
   }
 
   // Premium quadrature at t_k = T sin^2(theta_k); the boundary there is B(T - t_k).

@@ -50,6 +50,14 @@ void premium_terms(int n, double ln_x, double x, const double* c, const double* 
   }
 }
 
+void log_boundary(int n, const double* b, double ln_xmax, double* ln_b, double* H) {
+#pragma omp simd aligned(b, ln_b, H : 64)
+  for (int i = 0; i < n; ++i) {
+    ln_b[i] = std::log(b[i]);
+    H[i] = (ln_b[i] - ln_xmax) * (ln_b[i] - ln_xmax);
+  }
+}
+
 void scaled_exp(int n, double rate, const double* arg, const double* scale, double* out) {
 #pragma omp simd aligned(arg, scale, out : 64)
   for (int i = 0; i < n; ++i) out[i] = scale[i] * std::exp(rate * arg[i]);
