@@ -48,6 +48,11 @@ class DistributedRun:
         return {c: float(self.accounts[c].sum()) for c in numeric}
 
 
+_EMPTY_POSITIONS = pa.table({"account": pa.array([], pa.string()),
+                             "instrument": pa.array([], pa.string()),
+                             "quantity": pa.array([], pa.float64())})
+
+
 def _host_task_slots(client):
     """host -> task slots of all workers there (a task's threads share the host's CPUs)."""
     slots = {}
@@ -81,10 +86,7 @@ def _check_reference(reference, method, rules, n_threads):
     shard may hold: check the reference tables once, with no positions. Only whether they fail
     matters (the caller then takes the message from the one-machine run), so the volatilities
     are solved but no series is priced."""
-    empty = pa.table({"account": pa.array([], pa.string()),
-                      "instrument": pa.array([], pa.string()),
-                      "quantity": pa.array([], pa.float64())})
-    book = pmfast.Book(empty, reference.instruments, reference.underlyings,
+    book = pmfast.Book(_EMPTY_POSITIONS, reference.instruments, reference.underlyings,
                        product_groups=reference.product_groups, as_of=reference.as_of,
                        rate=reference.rate, errors="raise", n_threads=n_threads)
     if METHODS[method][0] in ("pm", "both"):
@@ -161,29 +163,16 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
     t0 = time.perf_counter()
     rules_name = str(rules)
     rules = pmfast.RuleSet.load(rules)
-    # one chunk per column: a table read in chunks pickles to about three times its size
-    reference = Reference(
-        instruments=to_arrow(instruments, "instruments").combine_chunks(),
-        underlyings=to_arrow(underlyings, "underlyings").combine_chunks(),
-        product_groups=None if product_groups is None else to_arrow(
-            product_groups, "product_groups").combine_chunks(),
-        as_of=parse_as_of(as_of), rate=_parse_rate(rate))
+    reference = _read_reference(instruments, underlyings, product_groups, as_of, rate)
     slots = _host_task_slots(client)
     shards = plan_shards(positions, partitions or max(1, sum(slots.values())))
-    files = source_files(positions)
     times["plan"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     ref_future = client.scatter(reference, broadcast=True, hash=False)
     task_threads = n_threads if n_threads is not None else slots
-    futures = []
-    for shard in shards:
-        pieces = shard.pieces
-        if any(p.table is not None for p in pieces):   # in-memory rows: shipped from here
-            pieces = client.scatter(pieces, hash=False)
-        futures.append(client.submit(margin_shard, pieces, ref_future, method, rules,
-                                     task_threads, errors, table, pure=False,
-                                     key=f"pmfast-shard-{shard.index}-{time.time_ns()}"))
+    futures = [_submit(client, shard, ref_future, method, rules, task_threads, errors, table)
+               for shard in shards]
     try:
         if errors == "raise":
             t1 = time.perf_counter()
@@ -193,7 +182,8 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
     except InputError:
         client.cancel(futures)
         # the exact single-machine message: the one-machine run over the same rows raises it
-        _single_machine(positions, reference, method, rules, n_threads or 1, errors, files)
+        _single_machine(positions, reference, method, rules, n_threads, errors,
+                        source_files(positions))
         raise
     finally:
         del ref_future
@@ -201,18 +191,10 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
 
     t0 = time.perf_counter()
     if results:
-        accounts = pd.concat([r["accounts"] for r in results], ignore_index=True)
-        book_errors = _concat_parts([r["book_errors"] for r in results])
-        if METHODS[method][0] == "regt":
-            errs = book_errors
-        else:   # as portfolio_margin: the Book's rejections, then those pricing found
-            errs = pd.concat([book_errors, _concat_parts([r["run_errors"] for r in results])],
-                             ignore_index=True)
+        accounts, errs = _assemble(results, method)
     else:   # no positions at all: the one-machine result of an empty book
-        run = _single_machine(pa.table({"account": pa.array([], pa.string()),
-                                        "instrument": pa.array([], pa.string()),
-                                        "quantity": pa.array([], pa.float64())}),
-                              reference, method, rules, n_threads or 1, errors, None)
+        run = _single_machine(_EMPTY_POSITIONS, reference, method, rules, n_threads, errors,
+                              None)
         accounts = run.accounts
         if table == "method":
             accounts = {"pm": run.pm, "regt": run.regt}.get(method, run).accounts
@@ -222,9 +204,7 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
         "shard": [s.index for s in shards], "lo": [s.lo for s in shards],
         "hi": [s.hi for s in shards], "rows": [r["rows"] for r in results],
         "accounts": [len(r["accounts"]) for r in results],
-        "seconds": [r["seconds"] for r in results],
-        "cpu_seconds": [r["cpu_seconds"] for r in results],
-        "n_threads": [r["n_threads"] for r in results], "pid": [r["pid"] for r in results]})
+        **{k: [r[k] for r in results] for k in ("seconds", "cpu_seconds", "n_threads", "pid")}})
     times["join"] = time.perf_counter() - t0
     return DistributedRun(accounts=accounts, errors=errs, shards=shard_table, method=method,
                           rules=rules_name,
@@ -232,6 +212,37 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
                                       "errors": errors, "method": method,
                                       "partitions": len(shards)},
                           stage_times=times)
+
+
+def _read_reference(instruments, underlyings, product_groups, as_of, rate):
+    """The reference tables read once, on the client, each column in one chunk (a table
+    read in chunks pickles to about three times its size)."""
+    def read(data, name):
+        return None if data is None else to_arrow(data, name).combine_chunks()
+    return Reference(instruments=read(instruments, "instruments"),
+                     underlyings=read(underlyings, "underlyings"),
+                     product_groups=read(product_groups, "product_groups"),
+                     as_of=parse_as_of(as_of), rate=_parse_rate(rate))
+
+
+def _submit(client, shard, ref_future, method, rules, task_threads, errors, table):
+    pieces = shard.pieces
+    if any(p.table is not None for p in pieces):   # in-memory rows: shipped from here
+        pieces = client.scatter(pieces, hash=False)
+    return client.submit(margin_shard, pieces, ref_future, method, rules, task_threads,
+                         errors, table, pure=False,
+                         key=f"pmfast-shard-{shard.index}-{time.time_ns()}")
+
+
+def _assemble(results, method):
+    """The shards' per-account tables and errors, concatenated in shard (= account) order."""
+    accounts = pd.concat([r["accounts"] for r in results], ignore_index=True)
+    book_errors = _concat_parts([r["book_errors"] for r in results])
+    if METHODS[method][0] == "regt":
+        return accounts, book_errors
+    # as portfolio_margin: the Book's rejections, then those pricing found
+    return accounts, pd.concat([book_errors, _concat_parts([r["run_errors"] for r in results])],
+                               ignore_index=True)
 
 
 def _gather(client, futures, progress):
