@@ -94,8 +94,8 @@ def test_sorted_file_is_cut_by_row_group(client, book, tmp_path):
 
 
 def test_in_memory_table_and_unsorted_file(client, book):
-    """A table is cut on the client; a file whose row groups all overlap is one shard: both
-    give the one-machine figures."""
+    """A table is cut on the client; a file of one row group in generator order is one
+    shard: both give the one-machine figures."""
     positions = pd.read_parquet(book / "positions.parquet")
     single, _ = _single(positions, book, "pm")
     run = pmfast.distributed.margin(client, positions, **_ref(book), method="pm", partitions=5)
@@ -103,6 +103,7 @@ def test_in_memory_table_and_unsorted_file(client, book):
     pd.testing.assert_frame_equal(run.accounts, single, check_exact=True)
     run = pmfast.distributed.margin(client, book / "positions.parquet", **_ref(book),
                                     method="pm", partitions=5)
+    assert len(run.shards) == 1          # one row group of every account: one piece
     pd.testing.assert_frame_equal(run.accounts, single, check_exact=True)
 
 

@@ -57,7 +57,8 @@ def test_unsorted_files_stay_whole(tmp_path):
     table = _positions(3000, 100, 2)
     pq.write_table(table.slice(0, 1500), tmp_path / "a.parquet", row_group_size=500)
     pq.write_table(table.slice(1500), tmp_path / "b.parquet", row_group_size=500)
-    shards = pmfast.distributed.plan_shards(tmp_path, 4)
+    with pytest.warns(UserWarning, match="partition_positions"):
+        shards = pmfast.distributed.plan_shards(tmp_path, 4)
     assert len(shards) == 1
     _check_shards(shards, table)
 

@@ -16,6 +16,7 @@ import dataclasses
 import glob
 import os
 import pathlib
+import warnings
 
 import numpy as np
 import pyarrow as pa
@@ -274,9 +275,15 @@ def plan_shards(positions, partitions):
         return _cluster_plan(pieces, partitions)
     shards = _range_plan(pieces, partitions)
     reads = sum(len(s.pieces) for s in shards)
-    if reads <= len(pieces) + MAX_SHARED_PER_CUT * (len(shards) - 1):
-        return shards
-    return _cluster_plan(pieces, partitions)
+    if reads > len(pieces) + MAX_SHARED_PER_CUT * (len(shards) - 1):
+        shards = _cluster_plan(pieces, partitions)
+    wanted = min(partitions, len(pieces))
+    if len(shards) < wanted and len(_cluster_plan(pieces, len(pieces))) < len(pieces):
+        warnings.warn(f"positions: the files' account ranges overlap, so only {len(shards)} "
+                      f"shard(s) of the {wanted} asked for keep every account whole; "
+                      "rewrite them once with pmfast.distributed.partition_positions",
+                      stacklevel=2)
+    return shards
 
 
 def partition_positions(positions, out_dir, partitions, *, row_group_size=1 << 20):
