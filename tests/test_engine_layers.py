@@ -88,3 +88,39 @@ def test_bad_alloc_reaches_python_as_memory_error():
         _core.book_segment_sort(np.zeros(3, np.int32), np.array([2**40, 1, 5], np.int64),
                                 2**50, 1)
     assert not isinstance(info.value, PmfastError)
+
+
+@pytest.mark.parametrize("set_index", [0, 1])
+def test_tims_grid_is_an_explicit_scenario_set(set_index):
+    """The grid written as explicit joint scenarios (scenario_set.ScenarioSet), revalued one
+    scenario at a time, gives the grid's risk array: the grid is the compact special case."""
+    from pmfast import pricing
+    from pmfast.kinds import VALUATION_LINEAR, pricing_model
+    from pmfast.portfolio import prepare
+    from pmfast.revaluation import grid_as_explicit, revalue
+    book = pmfast.generate(accounts=15, seed=6, as_book=True)
+    run = prepare(book, "house")
+    risk = revalue(book, run).sets[set_index]
+    explicit = grid_as_explicit(book, run.groups, risk.scenario_set)
+    assert explicit.n_scenarios == risk.n_scenarios
+    assert list(explicit.underlyings) == book.underlyings.column("underlying").to_pylist()
+    m = run.market
+    und = m.inputs["und_code"]
+    rng = np.random.default_rng(0)
+    rows = rng.choice(len(und), size=min(40, len(und)), replace=False)
+    for k in range(explicit.n_scenarios):
+        ret = explicit.returns[k, und[rows]]
+        shift = explicit.vol_shifts[k, und[rows]]
+        for i, r, s in zip(rows, ret, shift):
+            if m.valuation[i] == VALUATION_LINEAR:
+                want = m.multiplier[i] * m.linear_spot[i] * r
+            else:
+                style, model = pricing_model(int(m.valuation[i]), m.american_model)
+                q = m.dividend_yield[i] if model != "black76" else 0.0
+                args = (m.right[i:i + 1], m.spot[i:i + 1], m.strike[i:i + 1], m.T[i:i + 1],
+                        m.rate, q, m.vol[i:i + 1])
+                kw = dict(style=style, model=model, steps=m.crr_steps)
+                value = pricing.reprice_grid(*args, [r], [s], vol_shift_kind="relative",
+                                             horizon_days=explicit.horizon_days, **kw)[0, 0]
+                want = m.multiplier[i] * (value - risk.value0[i])
+            assert risk.pnl[i, k] == pytest.approx(want, rel=1e-12, abs=1e-9)

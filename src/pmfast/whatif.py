@@ -81,10 +81,10 @@ class WhatIfResult:
 class _Slice:
     """One account's netted positions in the batch layout's order, as a one-account layout."""
     __slots__ = ("instrument", "quantity", "key", "class_start", "class_rank", "group_start",
-                 "group", "group_offset")
+                 "group", "group_offset", "n_open")
 
     def __init__(self, instrument, quantity, key, class_start, class_rank, group_start, group,
-                 group_offset):
+                 group_offset, n_open):
         self.instrument = instrument        # int32 risk-array rows, sorted by key
         self.quantity = quantity            # float64 net quantities
         self.key = key                      # int64 class rank x _KEY_STRIDE (2**31) + instrument
@@ -93,6 +93,8 @@ class _Slice:
         self.group_start = group_start      # int64 CSR into class rows
         self.group = group                  # group index of each group row (ascending)
         self.group_offset = group_offset    # float64 offset of each group row
+        self.n_open = n_open                # positions with a non-zero quantity (kept by
+        #                                     _merge: no count on the hot path)
 
     @property
     def account_start(self):
@@ -374,7 +376,8 @@ class WhatIf:
             rank = self._rank_of_instrument[inst]
             sl = _Slice(inst, lay.quantity[p0:p1].copy(), rank * _KEY_STRIDE + inst,
                         class_start, rank[class_start[:-1]], lay.group_start[g0:g1 + 1] - c0,
-                        lay.group_of_row[g0:g1].astype(np.int64), lay.group_offset[g0:g1].copy())
+                        lay.group_of_row[g0:g1].astype(np.int64), lay.group_offset[g0:g1].copy(),
+                        int(np.count_nonzero(lay.quantity[p0:p1])))
             self._slices[code] = sl
         return sl
 
@@ -383,14 +386,18 @@ class WhatIf:
         each instrument the account does not hold is inserted at its sorted place."""
         qty = sl.quantity.copy()
         new = []
+        n_open = sl.n_open
         for code, q in zip(codes, qtys):
             key = int(self._rank_of_instrument[code]) * _KEY_STRIDE + code
             j = int(np.searchsorted(sl.key, key))
             if j < len(sl.key) and sl.key[j] == key:
-                qty[j] += q
+                old = float(qty[j])     # Python floats: numpy scalars cost ~100 ns an op
+                qty[j] = now = old + q
+                n_open += (now != 0.0) - (old != 0.0)
             else:
                 new.append((key, code, q))
-        out = sl.replace(quantity=qty)
+                n_open += q != 0.0
+        out = sl.replace(quantity=qty, n_open=n_open)
         for key, code, q in new:
             out = self._insert(out, key, code, q)
         return out
@@ -442,7 +449,7 @@ class WhatIf:
             return AccountMargin(account, reqs[k], reqs[k],
                                  float(results[0]["account_minimum"][0]),
                                  self._concentration_label, None, "concentration", by_set,
-                                 int(np.count_nonzero(sl.quantity)))
+                                 sl.n_open)
         res = results[k]
         g = int(res["account_worst_group"][0])
         worst = group = None
@@ -452,4 +459,4 @@ class WhatIf:
             group = self._groups.names[grp]
         return AccountMargin(account, reqs[k], float(res["account_risk"][0]),
                              float(res["account_minimum"][0]), worst, group, self._set_names[k],
-                             by_set, int(np.count_nonzero(sl.quantity)))
+                             by_set, sl.n_open)
