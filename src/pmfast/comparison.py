@@ -28,9 +28,10 @@ def compare(book, pm_rules="finra-cpm", regt_rules="regt", n_threads=None):
     from pmfast.portfolio import portfolio_margin
     from pmfast.strategy import strategy_margin
 
-    pm = portfolio_margin(book, rules=pm_rules, n_threads=n_threads).accounts
-    regt = strategy_margin(book, rules=regt_rules, n_threads=n_threads).accounts
-    return compare_accounts(pm, regt)
+    pm = portfolio_margin(book, rules=pm_rules, n_threads=n_threads)
+    # Reg T on the same market snapshot: the same marks, the same rejected accounts
+    regt = strategy_margin(book, rules=regt_rules, n_threads=n_threads, market=pm.market)
+    return compare_accounts(pm.accounts, regt.accounts)
 
 
 def compare_accounts(pm_accounts, regt_accounts):
