@@ -29,7 +29,9 @@ for kind, trade in trades.items():
     session.what_if(account, trade)
     times = []
     for _ in range({rounds}):
-        t0 = time.perf_counter(); session.what_if(account, trade); times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        session.what_if(account, trade)
+        times.append(time.perf_counter() - t0)
     res[kind] = float(np.median(times) * 1e6)
 print(json.dumps(res))
 '''

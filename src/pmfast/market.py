@@ -30,8 +30,7 @@ import pandas as pd
 
 from pmfast import pricing
 from pmfast.errors import InputError
-from pmfast.kinds import (VALUATION_AMERICAN, VALUATION_BLACK76, VALUATION_LINEAR,
-                          pricing_model)
+from pmfast.kinds import VALUATION_BLACK76, VALUATION_LINEAR, pricing_model
 from pmfast.schema import format_ids
 from pmfast.stages import stage
 

@@ -12,8 +12,8 @@ from pmfast.market import STATUS_NO_VOLATILITY, STATUS_REASONS, resolve_market, 
 from pmfast.rules import RuleSet, ScenarioSet
 from pmfast.revaluation import RiskArrays, revalue
 from pmfast.stages import stage, staged
-from pmfast.scenarios import (build_groups, class_moves, instrument_inputs, risk_array,
-                              scenario_labels, solve_volatility, _np)
+from pmfast.scenarios import (build_groups, class_moves, instrument_inputs,  # noqa: F401
+                              risk_array, scenario_labels, solve_volatility, _np)  # (old paths)
 
 ERROR_COLUMNS = ["account", "table", "column", "reason"]
 VOL_REASON = STATUS_REASONS[STATUS_NO_VOLATILITY][1]
@@ -271,7 +271,8 @@ class PortfolioMargin:
                 "account": np.repeat(account, n_sc),
                 "group": np.repeat(name, n_sc),
                 "scenario": s.risk.labels[g].ravel() if len(g) else [],
-                "move": s.risk.market_moves[g][:, np.arange(n_sc) // n_vols].ravel() if len(g) else [],
+                "move": (s.risk.market_moves[g][:, np.arange(n_sc) // n_vols].ravel()
+                         if len(g) else []),
                 "vol_shift": np.tile(np.tile(ss.vol_shifts, ss.n_moves), len(g)),
                 "pnl": net.ravel()})
             if len(self._sets) > 1:
@@ -341,6 +342,13 @@ def prepare(book, rules, n_threads=None, errors=None, market=None):
     with stage("layout"):
         groups = build_groups(book, rules)
     return RunInputs(rules, nt, market, rejected, all_errors, groups)
+
+
+def _prepare(book, rules, n_threads, errors, market=None):
+    """The old 7-tuple of :func:`prepare` (rules, n_threads, inputs, vol, rejected, errors,
+    groups), kept for code written against it; new code takes the ``RunInputs``."""
+    run = prepare(book, rules, n_threads, errors, market)
+    return run.rules, run.n_threads, run.inputs, run.vol, run.rejected, run.errors, run.groups
 
 
 def set_risk_array(book, rules, inputs, vol, groups, scenario_set, nt, value0=None):
