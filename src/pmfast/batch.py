@@ -133,8 +133,9 @@ def _strategy_margin(book, rules, market, n_threads, errors):
 def run_book(book, *, rules="finra-cpm", method="both", n_threads=None, progress=None,
              parameters=None, stages=None, errors=None):
     """Margin an existing Book; return a BatchRun. ``progress(stage, done, total)`` is called
-    as each stage starts (see StageClock); ``errors`` ("raise"/"collect") is passed to
-    portfolio margin (default: collect if the Book collected anything)."""
+    as each stage starts (see StageClock); ``errors`` ("raise"/"collect") is passed to both
+    methods, which share one market snapshot and so reject the same accounts (default: the
+    Book's own mode)."""
     own_clock = stages is None
     if own_clock:
         stages = StageClock(["portfolio margin", "reg t", "join"], progress)
