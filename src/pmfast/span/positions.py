@@ -1,0 +1,215 @@
+"""Positions of a SPAN run: read, validated and mapped to the file's contracts, vectorised.
+
+Every string column is dictionary-encoded by Arrow once, so per-row work is integer lookups;
+the slow path (naming the offending rows) runs only when something is wrong.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pmfast.errors import InputError
+from pmfast.io import to_arrow
+from pmfast.span.params import KINDS
+
+REQUIRED = ("account", "product", "kind", "period", "quantity")
+
+
+@dataclass
+class MappedPositions:
+    account_ids: np.ndarray     # unique accounts, sorted
+    acct: np.ndarray            # (n,) int32 code into account_ids
+    contract: np.ndarray        # (n,) int32 contract row, -1 where bad
+    quantity: np.ndarray        # (n,) float64
+    table: pa.Table
+    problems: list              # [(row, column, reason)] for bad rows
+
+
+def _encode(col, table, name):
+    """Dictionary-encode one column as strings: (codes int64 with -1 for null, values)."""
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        try:
+            col = pc.cast(col, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise InputError(f"{table}.{name}: cannot read as text: {exc}") from None
+    enc = pc.dictionary_encode(col).combine_chunks()
+    codes = enc.indices.to_numpy(zero_copy_only=False)
+    if enc.indices.null_count:
+        codes = np.where(enc.indices.is_null().to_numpy(zero_copy_only=False), -1,
+                         codes).astype(np.int64)
+    return np.asarray(codes, np.int64), enc.dictionary.to_pylist()
+
+
+def _lookup(codes, values, mapping):
+    """Map encoded codes through ``mapping`` (value -> int); unknown / null -> -1."""
+    table = np.array([mapping.get(v, -1) for v in values] + [-1], np.int64)
+    return table[codes]          # codes == -1 picks the trailing -1
+
+
+def _contract_keys(params):
+    """Integer keys of the file's contracts (cached on params)."""
+    cached = getattr(params, "_keys", None)
+    if cached is not None:
+        return cached
+    c = params.contracts
+    products = {v: i for i, v in enumerate(sorted(c["product"].unique()))}
+    periods = {v: i for i, v in enumerate(sorted(c["period"].unique()))}
+    strikes = np.unique(c["strike"].to_numpy()[np.isfinite(c["strike"].to_numpy())])
+    exchanges = {v: i for i, v in enumerate(sorted(c["exchange"].unique()))}
+    kinds = {k: i for i, k in enumerate(KINDS)}
+    rights = {"": 0, "C": 1, "P": 2}
+    s_code = np.zeros(len(c), np.int64)
+    fin = np.isfinite(c["strike"].to_numpy())
+    s_code[fin] = np.searchsorted(strikes, c["strike"].to_numpy()[fin]) + 1
+    dims = (len(exchanges), len(products), len(periods), len(kinds), 3, len(strikes) + 1)
+    key = _combine(dims, c["exchange"].map(exchanges).to_numpy(np.int64),
+                   c["product"].map(products).to_numpy(np.int64),
+                   c["period"].map(periods).to_numpy(np.int64),
+                   c["kind"].map(kinds).to_numpy(np.int64),
+                   c["right"].map(rights).to_numpy(np.int64), s_code)
+    order = np.argsort(key, kind="stable")
+    cached = dict(products=products, periods=periods, strikes=strikes, exchanges=exchanges,
+                  kinds=kinds, rights=rights, dims=dims, sorted_keys=key[order], order=order)
+    params._keys = cached
+    return cached
+
+
+def _combine(dims, *parts):
+    key = np.zeros_like(parts[0])
+    for d, p in zip(dims, parts):
+        key = key * d + p
+    return key
+
+
+def map_positions(positions, params, table="positions"):
+    """Read and map ``positions``; bad rows are listed in ``problems`` (never dropped)."""
+    tbl = to_arrow(positions, table)
+    missing = [c for c in REQUIRED if c not in tbl.column_names]
+    if missing:
+        raise InputError(f"{table}: missing required column(s) {', '.join(missing)} (columns: "
+                         f"{', '.join(tbl.column_names)})")
+    n = tbl.num_rows
+    keys = _contract_keys(params)
+    problems = []
+    a_codes, a_values = _encode(tbl.column("account"), table, "account")
+    if (a_codes < 0).any():
+        row = int(np.flatnonzero(a_codes < 0)[0])
+        raise InputError(f"{table}.account: missing account at row {row}")
+    # accounts sorted, so the output order never depends on the row order
+    a_order = sorted(range(len(a_values)), key=lambda i: a_values[i])
+    rank = np.empty(len(a_values), np.int64)
+    rank[a_order] = np.arange(len(a_values))
+    acct = rank[a_codes].astype(np.int32)
+    account_ids = np.array([a_values[i] for i in a_order], dtype=object)
+    parts = {}
+    for name, mapping in (("product", keys["products"]), ("period", keys["periods"]),
+                          ("kind", keys["kinds"])):
+        codes, values = _encode(tbl.column(name), table, name)
+        parts[name] = _lookup(codes, values, mapping)
+    if "exchange" in tbl.column_names:
+        codes, values = _encode(tbl.column("exchange"), table, "exchange")
+        parts["exchange"] = _lookup(codes, values, keys["exchanges"])
+    elif len(keys["exchanges"]) == 1:
+        parts["exchange"] = np.zeros(n, np.int64)
+    else:
+        raise InputError(f"{table}: the file holds exchanges {', '.join(keys['exchanges'])}: "
+                         "an `exchange` column is needed")
+    is_option = parts["kind"] == keys["kinds"]["option"]
+    right = np.zeros(n, np.int64)
+    strike = np.zeros(n, np.int64)
+    if is_option.any():
+        for col in ("strike", "right"):
+            if col not in tbl.column_names:
+                raise InputError(f"{table}: options need a `{col}` column")
+        codes, values = _encode(tbl.column("right"), table, "right")
+        r = _lookup(codes, [str(v).upper() if v is not None else None for v in values],
+                    keys["rights"])
+        right = np.where(is_option, r, 0)
+        try:
+            k = pc.cast(tbl.column("strike"), pa.float64()).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise InputError(f"{table}.strike: not numeric") from None
+        k = np.asarray(k, np.float64)
+        pos = np.searchsorted(keys["strikes"], np.where(np.isfinite(k), k, 0.0))
+        pos_c = np.minimum(pos, max(len(keys["strikes"]) - 1, 0))
+        hit = np.isfinite(k) & (len(keys["strikes"]) > 0)
+        hit &= keys["strikes"][pos_c] == k if len(keys["strikes"]) else False
+        strike = np.where(is_option, np.where(hit, pos_c + 1, -1), 0)
+    try:
+        qty = pc.cast(tbl.column("quantity"), pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise InputError(f"{table}.quantity: not numeric") from None
+    qty = np.asarray(qty, np.float64)
+    bad_part = np.zeros(n, bool)
+    for p in (parts["exchange"], parts["product"], parts["period"], parts["kind"], right, strike):
+        bad_part |= p < 0
+    key = _combine(keys["dims"], parts["exchange"], parts["product"], parts["period"],
+                   parts["kind"], right, strike)
+    sk = keys["sorted_keys"]
+    at = np.minimum(np.searchsorted(sk, key), len(sk) - 1)
+    found = ~bad_part & (sk[at] == key)
+    contract = np.where(found, keys["order"][at], -1).astype(np.int32)
+    bad_qty = ~np.isfinite(qty)
+    if (~found).any() or bad_qty.any():
+        problems = _describe(tbl, account_ids, acct, found, bad_qty, parts, keys, params)
+    return MappedPositions(account_ids=account_ids, acct=acct, contract=contract, quantity=qty,
+                           table=tbl, problems=problems)
+
+
+def contract_label(tbl, row):
+    """``AKBNKE option 201605S0 C 6.5`` for row ``row`` of the positions."""
+    def get(col):
+        return tbl.column(col)[row].as_py() if col in tbl.column_names else None
+    label = f"{get('product')} {get('kind')} {get('period')}"
+    if get("kind") == "option":
+        label += f" {get('right')} {get('strike')}"
+    return label
+
+
+def _describe(tbl, account_ids, acct, found, bad_qty, parts, keys, params):
+    """(account, column, reason) for each bad row (slow path, errors only)."""
+    out = []
+    rows = np.flatnonzero(~found | bad_qty)
+    for row in rows.tolist():
+        label = contract_label(tbl, row)
+        account = account_ids[acct[row]]
+        if bad_qty[row]:
+            out.append((account, "quantity", f"account {account}: {label}: quantity "
+                        f"{tbl.column('quantity')[row].as_py()!r} is not a finite number"))
+            continue
+        if parts["kind"][row] < 0:
+            column, why = "kind", f"kind {tbl.column('kind')[row].as_py()!r} is not one of " \
+                                  f"{', '.join(KINDS)}"
+        elif parts["product"][row] < 0:
+            column, why = "product", "unknown product"
+        elif parts["exchange"][row] < 0:
+            column, why = "exchange", "unknown exchange"
+        elif parts["period"][row] < 0:
+            column, why = "period", "unknown period"
+        else:
+            column, why = _which_part(tbl, row, params)
+        out.append((account, column, f"account {account}: {label}: {why} in {params.source}"))
+    return out
+
+
+def _which_part(tbl, row, params):
+    c = params.contracts
+    get = lambda col: tbl.column(col)[row].as_py() if col in tbl.column_names else None  # noqa
+    sel = (c["product"] == get("product")) & (c["kind"] == get("kind"))
+    if not sel.any():
+        return "product", f"no {get('kind')} on this product"
+    sel &= c["period"] == str(get("period"))
+    if not sel.any():
+        return "period", "unknown period for this product"
+    if get("kind") == "option":
+        r = str(get("right") or "").upper()
+        if r not in ("C", "P"):
+            return "right", f"right {get('right')!r} is not C or P"
+        if not (sel & (c["right"] == r)).any():
+            return "right", "no such right in this series"
+        return "strike", "unknown strike for this series"
+    return "product", "unknown contract"
