@@ -95,7 +95,10 @@ def build_layout(params):
         for t in cc.inter_tiers:
             inter_index[(cc.code, t.tn)] = len(it_cc)
             it_cc.append(k)
-        for j in range(len(cc.scan_tiers) + 1):   # + a catch-all for periods no tier covers
+        uncovered = any(_first_covering(cc.scan_tiers, pe) < 0 for kk, pe in
+                        zip(cc_arr.tolist(), periods.tolist()) if kk == k)
+        # one scan group per scanning tier, + a catch-all when some period falls in no tier
+        for j in range(len(cc.scan_tiers) + (1 if uncovered else 0)):
             group_index[(k, j)] = len(g_cc)
             g_cc.append(k)
     m_cc = np.array([k for k, _ in month_keys], np.int32)

@@ -28,24 +28,35 @@ class MappedPositions:
 
 
 def _encode(col, table, name):
-    """Dictionary-encode one column as strings: (codes int64 with -1 for null, values)."""
-    if pa.types.is_dictionary(col.type):
-        col = col.cast(col.type.value_type)
-    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-        try:
-            col = pc.cast(col, pa.string())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise InputError(f"{table}.{name}: cannot read as text: {exc}") from None
-    enc = pc.dictionary_encode(col).combine_chunks()
-    codes = enc.indices.to_numpy(zero_copy_only=False)
-    if enc.indices.null_count:
-        codes = np.where(enc.indices.is_null().to_numpy(zero_copy_only=False), -1,
-                         codes).astype(np.int64)
-    return np.asarray(codes, np.int64), enc.dictionary.to_pylist()
+    """Codes (int64, -1 for null) and the distinct values (pyarrow Array) of one column read as
+    text. A dictionary column (pandas Categorical, Arrow dictionary) is used as it comes: its
+    codes are the encoding, so a pre-encoded table costs no hashing at all."""
+    if isinstance(col, pa.ChunkedArray) and pa.types.is_dictionary(col.type):
+        col = col.unify_dictionaries()
+        dictionary = col.chunk(0).dictionary if col.num_chunks else pa.array([], pa.string())
+        indices = pa.chunked_array([ch.indices for ch in col.chunks], col.type.index_type)
+        indices = indices.combine_chunks() if col.num_chunks else pa.array([], pa.int32())
+        if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
+            dictionary = pc.cast(dictionary, pa.string())
+    else:
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            try:
+                col = pc.cast(col, pa.string())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise InputError(f"{table}.{name}: cannot read as text: {exc}") from None
+        enc = pc.dictionary_encode(col).combine_chunks()
+        indices, dictionary = enc.indices, enc.dictionary
+    codes = indices.to_numpy(zero_copy_only=False)
+    if indices.null_count:
+        codes = np.where(indices.is_null().to_numpy(zero_copy_only=False), -1, codes)
+    return np.asarray(codes, np.int64), dictionary
 
 
-def _lookup(codes, values, mapping):
+def _lookup(codes, dictionary, mapping, transform=None):
     """Map encoded codes through ``mapping`` (value -> int); unknown / null -> -1."""
+    values = dictionary.to_pylist()
+    if transform is not None:
+        values = [transform(v) for v in values]
     table = np.array([mapping.get(v, -1) for v in values] + [-1], np.int64)
     return table[codes]          # codes == -1 picks the trailing -1
 
@@ -95,16 +106,16 @@ def map_positions(positions, params, table="positions"):
     n = tbl.num_rows
     keys = _contract_keys(params)
     problems = []
-    a_codes, a_values = _encode(tbl.column("account"), table, "account")
+    a_codes, a_dict = _encode(tbl.column("account"), table, "account")
     if (a_codes < 0).any():
         row = int(np.flatnonzero(a_codes < 0)[0])
         raise InputError(f"{table}.account: missing account at row {row}")
     # accounts sorted, so the output order never depends on the row order
-    a_order = sorted(range(len(a_values)), key=lambda i: a_values[i])
-    rank = np.empty(len(a_values), np.int64)
-    rank[a_order] = np.arange(len(a_values))
+    a_order = pc.sort_indices(a_dict).to_numpy()
+    rank = np.empty(len(a_dict), np.int64)
+    rank[a_order] = np.arange(len(a_dict))
     acct = rank[a_codes].astype(np.int32)
-    account_ids = np.array([a_values[i] for i in a_order], dtype=object)
+    account_ids = a_dict.take(pa.array(a_order)).to_numpy(zero_copy_only=False).astype(object)
     parts = {}
     for name, mapping in (("product", keys["products"]), ("period", keys["periods"]),
                           ("kind", keys["kinds"])):
@@ -126,8 +137,8 @@ def map_positions(positions, params, table="positions"):
             if col not in tbl.column_names:
                 raise InputError(f"{table}: options need a `{col}` column")
         codes, values = _encode(tbl.column("right"), table, "right")
-        r = _lookup(codes, [str(v).upper() if v is not None else None for v in values],
-                    keys["rights"])
+        r = _lookup(codes, values, keys["rights"],
+                    transform=lambda v: v.upper() if v is not None else None)
         right = np.where(is_option, r, 0)
         try:
             k = pc.cast(tbl.column("strike"), pa.float64()).to_numpy(zero_copy_only=False)

@@ -1,5 +1,7 @@
 // See span.hpp. The order of every floating-point operation mirrors pmfast/_reference/span.py
-// (the twin) so the two agree to the last bit on the same input; keep them in step.
+// (the twin) so the two agree to the last bit on the same input; keep them in step. Hence no
+// fused multiply-add here (the core is built with -march=native, where GCC would fuse q * ra + l).
+#pragma GCC optimize("fp-contract=off")
 #include "pmfast_core/span/span.hpp"
 
 #include <algorithm>
@@ -178,6 +180,10 @@ void margin_account(const SpanLayout& L, const Index& ix, Workspace& w, int32_t 
   if (!w.ccs.empty()) {
     for (int32_t s = 0; s < L.n_inter_spreads; ++s) {
       const int32_t b = L.x_leg_start[s], e = L.x_leg_start[s + 1];
+      bool live = e > b;  // a leg with no delta left forms nothing: skip the walk (most spreads)
+      for (int32_t l = b; live && l < e; ++l)
+        live = w.xpos[L.xl_tier[l]] != 0.0 || w.xneg[L.xl_tier[l]] != 0.0;
+      if (!live) continue;
       const double n = walk_spread(e - b, L.xl_tier + b, L.xl_side + b, L.xl_ratio + b,
                                    w.xpos.data(), w.xneg.data(), false);
       if (!(n > 0)) continue;
