@@ -1,10 +1,12 @@
 """SPAN XML (``fileFormat 4.00``) loader.
 
-The file is parsed once by expat (``xml.etree.ElementTree.fromstring``, the C accelerator) and
-walked once; every number lands in flat lists turned into numpy arrays at the end. Errors name
-the element, the contract or combined commodity, and the line in the file (found by a second
-expat pass only when an error is raised, so the fast path pays nothing for it).
+Streaming by pieces (see ``parse_xml``): expat (the C accelerator) parses one product family or
+combined commodity at a time; every number lands in flat lists turned into numpy arrays at the
+end. Errors name the element, the contract or combined commodity, and the line in the file
+(found by a second expat pass over the piece only when an error is raised).
 """
+import math
+import re
 import xml.etree.ElementTree as ET
 import xml.parsers.expat
 
@@ -36,18 +38,15 @@ class _Located(Exception):
         self.elem = elem
 
 
-def _line_of(raw, root, elem):
-    """1-based line of ``elem`` in ``raw``: its rank among same-tag elements, found again by
-    expat (only on the error path)."""
-    rank = next((k for k, e in enumerate(root.iter(elem.tag)) if e is elem), None)
-    if rank is None:
-        return None
+def _line_of(raw, tag, rank):
+    """1-based line of the ``rank``-th (0-based, document order) ``<tag>`` in ``raw``, found by
+    a second expat pass (only on the error path)."""
     parser = xml.parsers.expat.ParserCreate()
     seen = [0]
     found = []
 
-    def start(tag, attrs):
-        if tag == elem.tag:
+    def start(name, attrs):
+        if name == tag:
             if seen[0] == rank:
                 found.append(parser.CurrentLineNumber)
                 raise StopIteration
@@ -107,7 +106,7 @@ def _risk_array(elem, what):
         raise _Located(ra, f"risk array of {what} holds a value that is not a number") from None
     if len(arr) != N_SCEN:
         raise _Located(ra, f"risk array of {what} has {len(arr)} <a> values, expected {N_SCEN}")
-    if not all(map(np.isfinite, arr)):
+    if not all(map(math.isfinite, arr)):
         raise _Located(ra, f"risk array of {what} holds a non-finite value")
     return arr, _float(ra, "d", what)
 
@@ -266,68 +265,116 @@ def _paired_points(point_def):
     return paired
 
 
+_PIECES = tuple(_FAMILIES) + _UNSUPPORTED_FAMILIES + ("ccDef", "interSpreads", "curConv",
+                                                     "pointDef")
+_PIECE_RE = re.compile(rb"<(" + b"|".join(t.encode() for t in _PIECES) + rb")>")
+_EXCHANGE_RE = re.compile(rb"<exchange>\s*<exch>([^<]*)</exch>")
+
+
+def _header(raw, tag):
+    m = re.search(rb"<" + tag.encode() + rb">([^<]*)</" + tag.encode() + rb">", raw)
+    return m.group(1).decode("latin-1").strip() if m else None
+
+
+class _Stream:
+    """What the pieces of a file add up to (see ``parse_xml``)."""
+
+    def __init__(self):
+        self.fmt = self.date = self.ec = None
+        self.fx = {}
+        self.paired = None
+        self.out = _Contracts()
+        self.ccs, self.links = [], {}
+        self.inter = []
+
+    def piece(self, el, exch):
+        tag = el.tag
+        if tag in _FAMILIES:
+            _family(el, exch, self.out)
+        elif tag in _UNSUPPORTED_FAMILIES:
+            raise _Located(el, f"product family <{tag}> {_opt_text(el, 'pfCode', '?')} is not "
+                               "supported")
+        elif tag == "ccDef":
+            cc = _cc_def(el)
+            self.ccs.append(cc)
+            for link in el.findall("pfLink"):
+                key = (_text(link, "exch", f"pfLink of {cc.code}"),
+                       _text(link, "pfId", f"pfLink of {cc.code}"))
+                self.links[key] = cc.code
+        elif tag == "interSpreads":
+            self.inter = [_spread(ds, "interSpreads", _INTER_CHARGE_METHODS)
+                          for ds in el.findall("dSpread")]
+        elif tag == "curConv":
+            self.fx[(_text(el, "fromCur", "curConv"), _text(el, "toCur", "curConv"))] = \
+                _float(el, "factor", "curConv")
+        elif tag == "pointDef" and self.paired is None:
+            self.paired = _paired_points(el)
+
+
 def parse_xml(raw, source):
-    """Parse SPAN XML bytes into ``SpanParams`` (see ``pmfast.span.load``)."""
+    """Parse SPAN XML bytes into ``SpanParams`` (see ``pmfast.span.load``).
+
+    Streaming by pieces: one handler-less expat pass checks the whole file is well-formed (and
+    names the line of the first fault); then each top-level piece (a product family, a ccDef,
+    interSpreads, a curConv, the pointDef) is cut out of the bytes, parsed on its own and
+    dropped, so memory holds the bytes and one piece, never the file's tree. Errors inside a
+    piece name its element and the line in the file."""
     raw = raw.replace(b"<a>", b" ").replace(b"</a>", b" ")  # see _risk_array; lines unchanged
+    check = xml.parsers.expat.ParserCreate()
     try:
-        root = ET.fromstring(raw)
-    except ET.ParseError as exc:
-        line, col = exc.position
-        raise InputError(f"{source}: malformed SPAN XML at line {line}, column {col}: "
-                         f"{exc}") from None
+        check.Parse(raw, True)
+    except xml.parsers.expat.ExpatError as exc:
+        raise InputError(f"{source}: malformed SPAN XML at line {exc.lineno}, column "
+                         f"{exc.offset}: {xml.parsers.expat.ErrorString(exc.code)}") from None
+    first = re.search(rb"<([A-Za-z_][\w.-]*)", re.sub(rb"<\?.*?\?>|<!--.*?-->", b"", raw[:4096],
+                                                     flags=re.S))
+    if first is None or first.group(1) != b"spanFile":
+        raise InputError(f"{source}: the root element is not <spanFile>")
+    st = _Stream()
+    st.fmt = _header(raw, "fileFormat")
+    if st.fmt is None or not st.fmt.startswith("4."):
+        raise InputError(f"{source}: fileFormat {st.fmt!r}: only SPAN XML 4.x is read")
+    if raw.count(b"<clearingOrg>") != 1:
+        raise InputError(f"{source}: {raw.count(b'<clearingOrg>')} <clearingOrg> elements; one "
+                         "is supported per file")
+    pit = raw.find(b"<pointInTime>")
+    st.date = _header(raw[pit:pit + 500], "date") if pit >= 0 else ""
+    org = raw.find(b"<clearingOrg>")
+    st.ec = _header(raw[org:org + 500], "ec") or ""
+    exchanges = [(m.start(), m.group(1).decode("latin-1").strip())
+                 for m in _EXCHANGE_RE.finditer(raw)]
+    pos = 0
+    while True:
+        m = _PIECE_RE.search(raw, pos)
+        if m is None:
+            break
+        tag = m.group(1)
+        stop = raw.find(b"</" + tag + b">", m.end())
+        piece = raw[m.start():stop + len(tag) + 3]
+        pos = stop + len(tag) + 3
+        el = ET.fromstring(piece)
+        exch = next((e for at, e in reversed(exchanges) if at < m.start()), None)
+        try:
+            st.piece(el, exch)
+        except _Located as exc:
+            rank = next((k for k, e in enumerate(el.iter(exc.elem.tag)) if e is exc.elem), 0)
+            inner = _line_of(piece, exc.elem.tag, rank) or 1
+            line = raw.count(b"\n", 0, m.start()) + inner
+            raise InputError(f"{source}: line {line}, <{exc.elem.tag}>: {exc}") from None
     try:
-        return _walk(root, source)
+        return _finish(st, source)
     except _Located as exc:
-        line = _line_of(raw, root, exc.elem) if exc.elem is not None else None
-        where = f"line {line}, " if line else ""
-        raise InputError(f"{source}: {where}<{exc.elem.tag if exc.elem is not None else '?'}>: "
-                         f"{exc}") from None
+        raise InputError(f"{source}: {exc}") from None
 
 
-def _walk(root, source):
-    if root.tag != "spanFile":
-        raise _Located(root, f"root element is <{root.tag}>, expected <spanFile>")
-    fmt = _text(root, "fileFormat", "the file")
-    if not fmt.startswith("4."):
-        raise _Located(root.find("fileFormat"), f"fileFormat {fmt!r}: only SPAN XML 4.x is read")
-    pit = root.find("pointInTime")
-    if pit is None:
-        raise _Located(root, "no <pointInTime>")
-    orgs = pit.findall("clearingOrg")
-    if len(orgs) != 1:
-        raise _Located(pit, f"{len(orgs)} <clearingOrg> elements; one is supported per file")
-    org = orgs[0]
-    fx = {}
-    for cv in org.findall("curConv"):
-        fx[(_text(cv, "fromCur", "curConv"), _text(cv, "toCur", "curConv"))] = \
-            _float(cv, "factor", "curConv")
-    paired = _paired_points(org.find("pointDef"))
-    out = _Contracts()
-    for exchange in org.findall("exchange"):
-        exch = _text(exchange, "exch", "an <exchange>")
-        for pf in exchange:
-            if pf.tag in _FAMILIES:
-                _family(pf, exch, out)
-            elif pf.tag in _UNSUPPORTED_FAMILIES:
-                raise _Located(pf, f"product family <{pf.tag}> "
-                                   f"{_opt_text(pf, 'pfCode', '?')} is not supported")
-    ccs = [_cc_def(el) for el in org.findall("ccDef")]
-    links = {}
-    for el, cc in zip(org.findall("ccDef"), ccs):
-        for link in el.findall("pfLink"):
-            key = (_text(link, "exch", f"pfLink of {cc.code}"),
-                   _text(link, "pfId", f"pfLink of {cc.code}"))
-            links[key] = cc.code
-    inter = []
-    node = org.find("interSpreads")
-    if node is not None:
-        inter = [_spread(ds, "interSpreads", _INTER_CHARGE_METHODS)
-                 for ds in node.findall("dSpread")]
-        inter.sort(key=lambda s: s.priority)
-    return _assemble(root, org, pit, fmt, source, out, ccs, links, inter, fx, paired)
+def _finish(st, source):
+    st.inter.sort(key=lambda s: s.priority)
+    return _assemble(st, source)
 
 
-def _assemble(root, org, pit, fmt, source, out, ccs, links, inter, fx, paired):
+def _assemble(st, source):
+    out, ccs, links, inter, fx = st.out, st.ccs, st.links, st.inter, st.fx
+    paired = st.paired if st.paired is not None else default_paired()
     contracts = pd.DataFrame(out.cols)
     cc_pos = {cc.code: i for i, cc in enumerate(ccs)}
     keys = list(zip(contracts["exchange"], contracts["pf_id"]))
@@ -336,25 +383,23 @@ def _assemble(root, org, pit, fmt, source, out, ccs, links, inter, fx, paired):
     orphans = contracts.loc[contracts["cc"] < 0, ["product", "kind"]].drop_duplicates()
     if len(orphans):
         row = orphans.iloc[0]
-        raise _Located(org, f"product {row['product']} ({row['kind']}) belongs to no <ccDef> "
+        raise _Located(None, f"product {row['product']} ({row['kind']}) belongs to no <ccDef> "
                             f"(no <pfLink> names it)")
     for sp in inter:
         for leg in sp.legs:
             if leg.cc not in cc_pos:
-                raise _Located(org.find("interSpreads"),
-                               f"inter spread {sp.priority} names unknown combined commodity "
+                raise _Located(None, f"inter spread {sp.priority} names unknown combined commodity "
                                f"{leg.cc}")
     key_cols = ["exchange", "product", "kind", "period", "strike", "right"]
     dup = contracts.duplicated(key_cols)
     if dup.any():
         row = contracts[dup].iloc[0]
-        raise _Located(org, f"contract {row['product']} {row['kind']} {row['period']} "
+        raise _Located(None, f"contract {row['product']} {row['kind']} {row['period']} "
                             f"{row['right']} {row['strike']} appears twice")
     currencies = [cc.currency for cc in ccs]
     base = max(sorted(set(currencies)), key=currencies.count) if currencies else "USD"
-    params = SpanParams(source=source, file_format=f"SPAN XML {fmt}",
-                        business_date=_opt_text(pit, "date", ""),
-                        clearing_org=_opt_text(org, "ec", ""),
+    params = SpanParams(source=source, file_format=f"SPAN XML {st.fmt}",
+                        business_date=st.date or "", clearing_org=st.ec or "",
                         contracts=contracts.drop(columns=["pf_id"]),
                         risk_arrays=np.asarray(out.arrays, dtype=np.float64).reshape(-1, N_SCEN),
                         ccs=ccs, inter_spreads=inter, fx=fx, base_currency=base, paired=paired)
@@ -362,6 +407,6 @@ def _assemble(root, org, pit, fmt, source, out, ccs, links, inter, fx, paired):
         try:
             params.fx_to_base(cc.currency)
         except KeyError:
-            raise _Located(org, f"combined commodity {cc.code} is in {cc.currency} and the file "
+            raise _Located(None, f"combined commodity {cc.code} is in {cc.currency} and the file "
                                 f"has no <curConv> between {cc.currency} and {base}") from None
     return params
