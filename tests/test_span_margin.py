@@ -336,3 +336,18 @@ def test_positions_from_csv_and_path_params(tmp_path, takas):
     a = pmfast.span_margin(tmp_path / "p.csv", TAKAS).accounts
     b = pmfast.span_margin(pos, takas).accounts
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_sorted_search_fallback_maps_the_same(takas, book, monkeypatch):
+    """Files whose key space is too large for the dense lookup tables use a sorted search."""
+    import pmfast.span.positions as positions
+    from pmfast.span.params import SpanParams
+    dense = pmfast.span_margin(book, takas).accounts
+    monkeypatch.setattr(positions, "DENSE_BASE_MAX", 0)
+    fresh = SpanParams(**{f: getattr(takas, f) for f in SpanParams.__dataclass_fields__})
+    sparse = pmfast.span_margin(book, fresh).accounts
+    assert not fresh._keys["dense"]
+    pd.testing.assert_frame_equal(sparse, dense, check_exact=True)
+    bad = book.iloc[:1].assign(strike=[123.456], kind=["option"], right=["C"])
+    with pytest.raises(InputError, match="unknown"):
+        pmfast.span_margin(bad, fresh)

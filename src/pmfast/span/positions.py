@@ -15,6 +15,9 @@ from pmfast.io import to_arrow
 from pmfast.span.params import KINDS
 
 REQUIRED = ("account", "product", "kind", "period", "quantity")
+# Above these sizes (entries) the dense contract lookup tables give way to a sorted search.
+DENSE_BASE_MAX = 8_000_000
+DENSE_TABLE_MAX = 32_000_000
 
 
 @dataclass
@@ -76,15 +79,31 @@ def _contract_keys(params):
     s_code = np.zeros(len(c), np.int64)
     fin = np.isfinite(c["strike"].to_numpy())
     s_code[fin] = np.searchsorted(strikes, c["strike"].to_numpy()[fin]) + 1
-    dims = (len(exchanges), len(products), len(periods), len(kinds), 3, len(strikes) + 1)
-    key = _combine(dims, c["exchange"].map(exchanges).to_numpy(np.int64),
-                   c["product"].map(products).to_numpy(np.int64),
-                   c["period"].map(periods).to_numpy(np.int64),
-                   c["kind"].map(kinds).to_numpy(np.int64),
-                   c["right"].map(rights).to_numpy(np.int64), s_code)
-    order = np.argsort(key, kind="stable")
+    dims = (len(exchanges), len(products), len(periods), len(kinds), 3)
+    n_strikes = len(strikes) + 1
+    base = _combine(dims, c["exchange"].map(exchanges).to_numpy(np.int64),
+                    c["product"].map(products).to_numpy(np.int64),
+                    c["period"].map(periods).to_numpy(np.int64),
+                    c["kind"].map(kinds).to_numpy(np.int64),
+                    c["right"].map(rights).to_numpy(np.int64))
+    # Two dense tables when they are small (a few MB for any real file seen): (exchange,
+    # product, period, kind, right) -> series, then (series, strike) -> contract; two gathers
+    # per row instead of a binary search. Larger key spaces fall back to a sorted search.
+    series_keys, series = np.unique(base, return_inverse=True)
+    n_base = int(np.prod(dims, dtype=np.float64))
+    dense = n_base <= DENSE_BASE_MAX and len(series_keys) * n_strikes <= DENSE_TABLE_MAX
     cached = dict(products=products, periods=periods, strikes=strikes, exchanges=exchanges,
-                  kinds=kinds, rights=rights, dims=dims, sorted_keys=key[order], order=order)
+                  kinds=kinds, rights=rights, dims=dims, n_strikes=n_strikes, dense=dense)
+    if dense:
+        base_to_series = np.full(n_base, -1, np.int32)
+        base_to_series[series_keys] = np.arange(len(series_keys), dtype=np.int32)
+        table = np.full(len(series_keys) * n_strikes, -1, np.int32)
+        table[series * n_strikes + s_code] = np.arange(len(c), dtype=np.int32)
+        cached.update(base_to_series=base_to_series, table=table)
+    else:
+        key = base * n_strikes + s_code
+        order = np.argsort(key, kind="stable")
+        cached.update(sorted_keys=key[order], order=order)
     params._keys = cached
     return cached
 
@@ -144,12 +163,15 @@ def map_positions(positions, params, table="positions"):
             k = pc.cast(tbl.column("strike"), pa.float64()).to_numpy(zero_copy_only=False)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raise InputError(f"{table}.strike: not numeric") from None
-        k = np.asarray(k, np.float64)
-        pos = np.searchsorted(keys["strikes"], np.where(np.isfinite(k), k, 0.0))
-        pos_c = np.minimum(pos, max(len(keys["strikes"]) - 1, 0))
-        hit = np.isfinite(k) & (len(keys["strikes"]) > 0)
-        hit &= keys["strikes"][pos_c] == k if len(keys["strikes"]) else False
-        strike = np.where(is_option, np.where(hit, pos_c + 1, -1), 0)
+        rows = np.flatnonzero(is_option)            # strikes are looked up for options only
+        k = np.asarray(k, np.float64)[rows]
+        known = keys["strikes"]
+        if len(known):
+            at = np.minimum(np.searchsorted(known, np.where(np.isfinite(k), k, 0.0)),
+                            len(known) - 1)
+            strike[rows] = np.where(np.isfinite(k) & (known[at] == k), at + 1, -1)
+        else:
+            strike[rows] = -1
     try:
         qty = pc.cast(tbl.column("quantity"), pa.float64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -158,12 +180,22 @@ def map_positions(positions, params, table="positions"):
     bad_part = np.zeros(n, bool)
     for p in (parts["exchange"], parts["product"], parts["period"], parts["kind"], right, strike):
         bad_part |= p < 0
-    key = _combine(keys["dims"], parts["exchange"], parts["product"], parts["period"],
-                   parts["kind"], right, strike)
-    sk = keys["sorted_keys"]
-    at = np.minimum(np.searchsorted(sk, key), len(sk) - 1)
-    found = ~bad_part & (sk[at] == key)
-    contract = np.where(found, keys["order"][at], -1).astype(np.int32)
+    base = _combine(keys["dims"], *(np.where(bad_part, 0, p) for p in
+                                    (parts["exchange"], parts["product"], parts["period"],
+                                     parts["kind"], right)))
+    strike = np.where(bad_part, 0, strike)
+    if keys["dense"]:
+        series = keys["base_to_series"][base]
+        contract = keys["table"][np.maximum(series, 0).astype(np.int64) * keys["n_strikes"] +
+                                 strike]
+        contract = np.where(bad_part | (series < 0), -1, contract).astype(np.int32)
+        found = contract >= 0
+    else:
+        key = base * keys["n_strikes"] + strike
+        sk = keys["sorted_keys"]
+        at = np.minimum(np.searchsorted(sk, key), len(sk) - 1)
+        found = ~bad_part & (sk[at] == key)
+        contract = np.where(found, keys["order"][at], -1).astype(np.int32)
     bad_qty = ~np.isfinite(qty)
     if (~found).any() or bad_qty.any():
         problems = _describe(tbl, account_ids, acct, found, bad_qty, parts, keys, params)
