@@ -104,3 +104,19 @@ def test_core_only_and_twin(benchmark, params, tables):
         f"span core alone, 1 thread: {core_rate:5.2f} M positions/s per CPU-second; numpy twin "
         f"{twin_rate * 1e3:6.1f} k/s: core {core_rate / twin_rate:,.0f}x the twin; end to end "
         f"(strings) {RATES.get('strings', float('nan')) / twin_rate:,.0f}x the twin")
+
+
+def test_load_calibration(benchmark):
+    """How much the shared machine slows a known kernel down right now: the European grid
+    (README: 204 M valuations/s on a quiet machine) timed the same way, per CPU-second and
+    wall. Divide the SPAN figures above by these factors to estimate them on a quiet machine."""
+    from pmfast import pricing
+    from test_bench_pricing import MOVES, N_SERIES, _book
+    book = _book(N_SERIES)
+    run = lambda: pricing.reprice_grid(*book, MOVES, style="european", n_threads=1)  # noqa
+    benchmark.pedantic(run, rounds=3, iterations=1)
+    wall = N_SERIES * len(MOVES) / benchmark.stats.stats.median / 1e6
+    cpu = N_SERIES * len(MOVES) / _cpu(run) / 1e6
+    benchmark.extra_info["summary"] = (
+        f"load calibration: European grid {cpu:.0f} M/s per CPU-second ({204 / cpu:.1f}x slower "
+        f"than the README's quiet 204), {wall:.0f} M/s wall ({204 / wall:.1f}x)")

@@ -351,3 +351,35 @@ def test_sorted_search_fallback_maps_the_same(takas, book, monkeypatch):
     bad = book.iloc[:1].assign(strike=[123.456], kind=["option"], right=["C"])
     with pytest.raises(InputError, match="unknown"):
         pmfast.span_margin(bad, fresh)
+
+
+@pytest.mark.parametrize("engine", ["core", "twin"])
+def test_scanning_tiers_are_added_not_offset(engine):
+    """With scanning tiers (front month, back months) a +1/-1 calendar spread is scanned per
+    tier and the tiers added: 100 + 100, not the 0 of a single scan."""
+    p = two_month_cc(100, 100, 0.0)
+    p.ccs[0].scan_tiers = [Tier(1, "202501", "202501"), Tier(2, "202502", "202512")]
+    row = one(pmfast.span_margin(pd.DataFrame([fut("F", "202501", 1), fut("F", "202502", -1)]),
+                                 p, engine=engine))
+    assert row["scan_risk"] == 200.0
+    one_tier = one(pmfast.span_margin(pd.DataFrame([fut("F", "202501", 1),
+                                                    fut("F", "202502", -1)]),
+                                      two_month_cc(100, 100, 0.0), engine=engine))
+    assert one_tier["scan_risk"] == 0.0
+
+
+@pytest.mark.parametrize("engine", ["core", "twin"])
+def test_cap_anov_limits_long_option_value_to_own_risk(engine):
+    """A long option worth 500 (price 5 x cvf 100) in a CC whose scan risk is 120: without the
+    cap the requirement is 120 - 500 = -380 (a credit); with capAnov it is 120 - 120 = 0."""
+    cc = CombinedCommodity(code="O", currency="USD")
+    cc.intra_tiers = cc.inter_tiers = cc.scan_tiers = cc.som_tiers = [Tier(0)]
+    arr = np.full(16, -10.0)
+    arr[3] = 120.0
+    rows = [("OP", "option", "202503", 50.0, "C", "O", arr, 0.5, 5.0, 100.0, True)]
+    pos = pd.DataFrame([opt("OP", "202503", "C", 50.0, 1)])
+    free = one(pmfast.span_margin(pos, synthetic_params(rows, [cc]), engine=engine))
+    assert (free["risk"], free["net_option_value"], free["requirement"]) == (120, 500, -380)
+    cc.cap_anov = True
+    capped = one(pmfast.span_margin(pos, synthetic_params(rows, [cc]), engine=engine))
+    assert (capped["net_option_value"], capped["requirement"]) == (120, 0)
