@@ -119,21 +119,20 @@ def variation_margin(positions, today, previous, *, errors="raise"):
         if "trade_price" in merged else np.full(len(merged), np.nan)
     start = np.where(np.isfinite(merged["previous"].to_numpy(float)),
                      merged["previous"].to_numpy(float), trade)
-    problems = []
     marked = merged["marked"].fillna(False).to_numpy(bool)
-    for i in range(len(merged)):
+    bad_q = ~np.isfinite(q)
+    unknown = ~bad_q & merged["price"].isna().to_numpy()
+    no_start = ~bad_q & ~unknown & marked & ~np.isfinite(start)
+    problems = []
+    for i in np.flatnonzero(bad_q | unknown | no_start):     # labels for bad rows only
         r = merged.iloc[i]
         label = f"{r['product']} {r['kind']} {r['period']}" + (
             f" {r['right']} {r['strike']:g}" if r["kind"] == "option" else "")
-        if not np.isfinite(q[i]):
-            problems.append((r["account"], "quantity", f"account {r['account']}: {label}: "
-                             "quantity is not a finite number"))
-        elif pd.isna(r["price"]):
-            problems.append((r["account"], "product", f"account {r['account']}: {label}: no "
-                             "settlement price today (unknown contract)"))
-        elif marked[i] and not np.isfinite(start[i]):
-            problems.append((r["account"], "trade_price", f"account {r['account']}: {label}: "
-                             "no previous settlement and no trade_price (opened today?)"))
+        column, why = (("quantity", "quantity is not a finite number") if bad_q[i] else
+                       ("product", "no settlement price today (unknown contract)") if unknown[i]
+                       else ("trade_price", "no previous settlement and no trade_price "
+                                            "(opened today?)"))
+        problems.append((r["account"], column, f"account {r['account']}: {label}: {why}"))
     if problems and errors == "raise":
         raise InputError(f"positions: {problems[0][2]}" + (
             f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
