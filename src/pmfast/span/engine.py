@@ -208,15 +208,22 @@ def span_margin(positions, params, *, rules=None, round_scan=None, errors="raise
         rows = span_twin(layout, a, c, q, n_acc, flags["round_scan"])
     dup = rows.pop("dup")
     if (dup >= 0).any():
-        for acc in np.flatnonzero(dup >= 0):
-            row = int(np.flatnonzero((mapped.acct == acc) & (mapped.contract == dup[acc]))[0])
-            problems.append((mapped.account_ids[acc], "product",
-                             f"account {mapped.account_ids[acc]}: "
-                             f"{contract_label(mapped.table, row)}: the contract is held in "
-                             "more than one row (duplicated row)"))
-            rejected[acc] = True
+        # the first row of each account's duplicated contract (one pass, whatever the count)
+        hit = dup[mapped.acct] == mapped.contract
+        hit &= dup[mapped.acct] >= 0
+        first = np.flatnonzero(hit)
+        _, at = np.unique(mapped.acct[first], return_index=True)
+        new = []
+        for row in first[at].tolist():
+            acc = mapped.account_ids[mapped.acct[row]]
+            new.append((acc, "product", f"account {acc}: {contract_label(mapped.table, row)}: "
+                                        "the contract is held in more than one row "
+                                        "(duplicated row)"))
+        rejected[dup >= 0] = True
         if errors == "raise":
-            raise InputError(f"positions: {problems[-int((dup >= 0).sum())][2]}")
+            raise InputError(f"positions: {new[0][2]}" + (
+                f" (and {len(new) - 1} more accounts)" if len(new) > 1 else ""))
+        problems += new
     err = pd.DataFrame([(acc, "positions", col, why) for acc, col, why in problems],
                        columns=["account", "table", "column", "reason"])
     return SpanResult(params, mapped, rows, rejected, err)

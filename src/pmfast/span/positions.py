@@ -93,7 +93,11 @@ def _contract_keys(params):
     n_base = int(np.prod(dims, dtype=np.float64))
     dense = n_base <= DENSE_BASE_MAX and len(series_keys) * n_strikes <= DENSE_TABLE_MAX
     cached = dict(products=products, periods=periods, strikes=strikes, exchanges=exchanges,
-                  kinds=kinds, rights=rights, dims=dims, n_strikes=n_strikes, dense=dense)
+                  kinds=kinds, rights=rights, dims=dims, n_strikes=n_strikes, dense=dense,
+                  c_product=c["product"].map(products).to_numpy(np.int64),
+                  c_period=c["period"].map(periods).to_numpy(np.int64),
+                  c_kind=c["kind"].map(kinds).to_numpy(np.int64),
+                  c_right=c["right"].map(rights).to_numpy(np.int64))
     if dense:
         base_to_series = np.full(n_base, -1, np.int32)
         base_to_series[series_keys] = np.arange(len(series_keys), dtype=np.int32)
@@ -198,7 +202,7 @@ def map_positions(positions, params, table="positions"):
         contract = np.where(found, keys["order"][at], -1).astype(np.int32)
     bad_qty = ~np.isfinite(qty)
     if (~found).any() or bad_qty.any():
-        problems = _describe(tbl, account_ids, acct, found, bad_qty, parts, keys, params)
+        problems = _describe(tbl, account_ids, acct, found, bad_qty, parts, keys, params, right)
     return MappedPositions(account_ids=account_ids, acct=acct, contract=contract, quantity=qty,
                            table=tbl, problems=problems)
 
@@ -213,46 +217,42 @@ def contract_label(tbl, row):
     return label
 
 
-def _describe(tbl, account_ids, acct, found, bad_qty, parts, keys, params):
-    """(account, column, reason) for each bad row (slow path, errors only)."""
-    out = []
+def _describe(tbl, account_ids, acct, found, bad_qty, parts, keys, params, right):
+    """(account, column, reason) for each bad row, vectorised over the bad rows (a file of
+    nothing but bad rows is described in seconds, not row by row)."""
     rows = np.flatnonzero(~found | bad_qty)
-    for row in rows.tolist():
-        label = contract_label(tbl, row)
-        account = account_ids[acct[row]]
-        if bad_qty[row]:
-            out.append((account, "quantity", f"account {account}: {label}: quantity "
-                        f"{tbl.column('quantity')[row].as_py()!r} is not a finite number"))
-            continue
-        if parts["kind"][row] < 0:
-            column, why = "kind", f"kind {tbl.column('kind')[row].as_py()!r} is not one of " \
-                                  f"{', '.join(KINDS)}"
-        elif parts["product"][row] < 0:
-            column, why = "product", "unknown product"
-        elif parts["exchange"][row] < 0:
-            column, why = "exchange", "unknown exchange"
-        elif parts["period"][row] < 0:
-            column, why = "period", "unknown period"
-        else:
-            column, why = _which_part(tbl, row, params)
-        out.append((account, column, f"account {account}: {label}: {why} in {params.source}"))
-    return out
-
-
-def _which_part(tbl, row, params):
-    c = params.contracts
-    get = lambda col: tbl.column(col)[row].as_py() if col in tbl.column_names else None  # noqa
-    sel = (c["product"] == get("product")) & (c["kind"] == get("kind"))
-    if not sel.any():
-        return "product", f"no {get('kind')} on this product"
-    sel &= c["period"] == str(get("period"))
-    if not sel.any():
-        return "period", "unknown period for this product"
-    if get("kind") == "option":
-        r = str(get("right") or "").upper()
-        if r not in ("C", "P"):
-            return "right", f"right {get('right')!r} is not C or P"
-        if not (sel & (c["right"] == r)).any():
-            return "right", "no such right in this series"
-        return "strike", "unknown strike for this series"
-    return "product", "unknown contract"
+    cols = [c for c in ("product", "kind", "period", "right", "strike", "quantity")
+            if c in tbl.column_names]
+    sub = tbl.select(cols).take(pa.array(rows)).to_pandas()
+    text = {c: sub[c].astype(object).where(sub[c].notna(), None).astype(str)
+            for c in cols}
+    label = text["product"] + " " + text["kind"] + " " + text["period"]
+    is_opt = (sub["kind"] == "option").to_numpy()
+    if "right" in text and "strike" in text:
+        label = label.where(~is_opt, label + " " + text["right"] + " " + text["strike"])
+    p = {k: v[rows] for k, v in parts.items()}
+    r = right[rows]
+    nk, nr = len(keys["kinds"]), 3
+    pk = p["product"] * nk + p["kind"]
+    c_pk = keys["c_product"] * nk + keys["c_kind"]
+    pkp = pk * len(keys["periods"]) + p["period"]
+    c_pkp = c_pk * len(keys["periods"]) + keys["c_period"]
+    pkpr = pkp * nr + r
+    c_pkpr = c_pkp * nr + keys["c_right"]
+    kinds = ", ".join(KINDS)
+    column = np.select(
+        [bad_qty[rows], p["kind"] < 0, p["product"] < 0, p["exchange"] < 0, p["period"] < 0,
+         ~np.isin(pk, c_pk), ~np.isin(pkp, c_pkp), is_opt & (r < 0), ~np.isin(pkpr, c_pkpr)],
+        ["quantity", "kind", "product", "exchange", "period", "product", "period", "right",
+         "right"], "strike")
+    why = np.select(
+        [bad_qty[rows], p["kind"] < 0, p["product"] < 0, p["exchange"] < 0, p["period"] < 0,
+         ~np.isin(pk, c_pk), ~np.isin(pkp, c_pkp), is_opt & (r < 0), ~np.isin(pkpr, c_pkpr)],
+        ["quantity is not a finite number", f"kind is not one of {kinds}", "unknown product",
+         "unknown exchange", "unknown period", "no such kind on this product",
+         "unknown period for this product", "right is not C or P",
+         "no such right in this series"], "unknown strike for this series")
+    accounts = account_ids[acct[rows]]
+    src = params.source
+    return [(a, col, f"account {a}: {lab}: {w} in {src}")
+            for a, col, lab, w in zip(accounts, column, label.tolist(), why)]
