@@ -63,24 +63,34 @@ double walk_spread(int32_t nl, const int32_t* tier, const int32_t* side, const d
 struct Workspace {
   std::vector<double> loss, mdelta, rem, som, nov, intra, spot, inter, wfpr, scan, price;
   std::vector<double> pos, neg, pos0, neg0, itd, xpos, xneg;
-  std::vector<int32_t> worst;
-  std::vector<uint8_t> cc_seen;
-  std::vector<int32_t> ccs;
+  std::vector<int32_t> worst, n_months_held, one_month;
+  std::vector<uint8_t> cc_seen, m_seen;
+  std::vector<int32_t> ccs, months_held;
   explicit Workspace(const SpanLayout& L)
       : loss(size_t(L.n_groups) * kSpanScenarios, 0.0), mdelta(L.n_months, 0.0),
         rem(L.n_months, 0.0), som(L.n_ccs, 0.0), nov(L.n_ccs, 0.0), intra(L.n_ccs, 0.0),
         spot(L.n_ccs, 0.0), inter(L.n_ccs, 0.0), wfpr(L.n_ccs, 0.0), scan(L.n_ccs, 0.0),
         price(L.n_ccs, 0.0), pos(L.n_tiers, 0.0), neg(L.n_tiers, 0.0), pos0(L.n_tiers, 0.0),
         neg0(L.n_tiers, 0.0), itd(L.n_inter_tiers, 0.0), xpos(L.n_inter_tiers, 0.0),
-        xneg(L.n_inter_tiers, 0.0), worst(L.n_ccs, 0), cc_seen(L.n_ccs, 0) {}
+        xneg(L.n_inter_tiers, 0.0), worst(L.n_ccs, 0), n_months_held(L.n_ccs, 0),
+        one_month(L.n_ccs, -1), cc_seen(L.n_ccs, 0), m_seen(L.n_months, 0) {}
 };
 
 struct Index {
   PerCc groups, months, tiers, inter_tiers, intra_spreads;
+  // With at most 64 inter tiers, each inter spread's leg tiers as a bit mask: a spread is
+  // skipped in one AND when a leg's tier held no delta (a pure filter: the walk decides).
+  bool use_masks;
+  std::vector<uint64_t> spread_mask;
   explicit Index(const SpanLayout& L)
       : groups(L.n_ccs, L.n_groups, L.g_cc), months(L.n_ccs, L.n_months, L.m_cc),
         tiers(L.n_ccs, L.n_tiers, L.t_cc), inter_tiers(L.n_ccs, L.n_inter_tiers, L.it_cc),
-        intra_spreads(L.n_ccs, L.n_intra_spreads, L.is_cc) {}
+        intra_spreads(L.n_ccs, L.n_intra_spreads, L.is_cc),
+        use_masks(L.n_inter_tiers <= 64), spread_mask(L.n_inter_spreads, 0) {
+    for (int32_t s = 0; use_masks && s < L.n_inter_spreads; ++s)
+      for (int32_t l = L.x_leg_start[s]; l < L.x_leg_start[s + 1]; ++l)
+        spread_mask[s] |= uint64_t(1) << L.xl_tier[l];
+  }
 };
 
 // Scan and price risk of one scan group's 16 losses (twin: _scan).
@@ -100,23 +110,67 @@ void scan_group(const double* l, const int32_t* paired, double& scan, double& pr
   price = std::max(0.0, s - time - vol);
 }
 
+// Intra spreads, delivery charge and what each month keeps, for a cc with several months held.
+void general_intra(const SpanLayout& L, const Index& ix, Workspace& w, int32_t k, double price) {
+  double net = 0.0;
+  for (const int32_t* m = ix.months.begin(k); m != ix.months.end(k); ++m) net += w.mdelta[*m];
+  w.wfpr[k] = std::fabs(net) > 0 ? price / std::fabs(net) : 0.0;
+  for (const int32_t* m = ix.months.begin(k); m != ix.months.end(k); ++m) {
+    const int32_t t = L.m_intra[*m];
+    const double d = w.mdelta[*m];
+    if (t < 0) continue;
+    if (d > 0) w.pos0[t] += d;
+    else if (d < 0) w.neg0[t] += -d;
+  }
+  for (const int32_t* t = ix.tiers.begin(k); t != ix.tiers.end(k); ++t) {
+    w.pos[*t] = w.pos0[*t];
+    w.neg[*t] = w.neg0[*t];
+  }
+  for (const int32_t* s = ix.intra_spreads.begin(k); s != ix.intra_spreads.end(k); ++s) {
+    const int32_t b = L.is_leg_start[*s], e = L.is_leg_start[*s + 1];
+    const double formed = walk_spread(e - b, L.il_tier + b, L.il_side + b, L.il_ratio + b,
+                                      w.pos.data(), w.neg.data(), true);
+    w.intra[k] += formed * L.is_rate[*s];
+  }
+  for (const int32_t* m = ix.months.begin(k); m != ix.months.end(k); ++m) {
+    const int32_t t = L.m_intra[*m];
+    const double d = w.mdelta[*m];
+    double r = d;
+    if (t >= 0 && d != 0) r = d > 0 ? d * (w.pos[t] / w.pos0[t]) : d * (w.neg[t] / w.neg0[t]);
+    w.rem[*m] = r;
+    if (L.m_spot_spread[*m] != 0 || L.m_spot_outright[*m] != 0) {
+      const double left = std::fabs(r);
+      w.spot[k] += (std::fabs(d) - left) * L.m_spot_spread[*m] + left * L.m_spot_outright[*m];
+    }
+    if (L.m_inter[*m] >= 0) w.itd[L.m_inter[*m]] += r;
+  }
+}
+
 // Margin one account: positions sc/sq (sorted by contract, no duplicates). Appends nothing;
 // writes rows [row, row + number of ccs held) of out.
 void margin_account(const SpanLayout& L, const Index& ix, Workspace& w, int32_t a, int64_t n,
                     const int32_t* sc, const double* sq, bool round_scan, int64_t row,
                     SpanOut& out) {
   w.ccs.clear();
+  w.months_held.clear();
   for (int64_t i = 0; i < n; ++i) {
     const int32_t c = sc[i];
     const double q = sq[i];
     double* loss = w.loss.data() + size_t(L.c_group[c]) * kSpanScenarios;
     const double* ra = L.ra + size_t(c) * kSpanScenarios;
     for (int j = 0; j < kSpanScenarios; ++j) loss[j] += q * ra[j];
-    w.mdelta[L.c_month[c]] += q * L.delta[c];
+    const int32_t m = L.c_month[c];
+    w.mdelta[m] += q * L.delta[c];
     const int32_t k = L.c_cc[c];
     if (!w.cc_seen[k]) {
       w.cc_seen[k] = 1;
       w.ccs.push_back(k);
+    }
+    if (!w.m_seen[m]) {
+      w.m_seen[m] = 1;
+      w.months_held.push_back(m);
+      ++w.n_months_held[k];
+      w.one_month[k] = m;
     }
     if (q < 0) w.som[k] += (-q) * L.som_rate[c];
     w.nov[k] += q * L.value[c];
@@ -139,37 +193,21 @@ void margin_account(const SpanLayout& L, const Index& ix, Workspace& w, int32_t 
     w.worst[k] = worst + 1;
     if (round_scan) scan = std::floor(scan + 0.5);
     w.scan[k] = scan;
-    double net = 0.0;
-    for (const int32_t* m = ix.months.begin(k); m != ix.months.end(k); ++m) net += w.mdelta[*m];
-    w.wfpr[k] = std::fabs(net) > 0 ? price / std::fabs(net) : 0.0;
-    for (const int32_t* m = ix.months.begin(k); m != ix.months.end(k); ++m) {
-      const int32_t t = L.m_intra[*m];
-      const double d = w.mdelta[*m];
-      if (t < 0) continue;
-      if (d > 0) w.pos0[t] += d;
-      else if (d < 0) w.neg0[t] += -d;
-    }
-    for (const int32_t* t = ix.tiers.begin(k); t != ix.tiers.end(k); ++t) {
-      w.pos[*t] = w.pos0[*t];
-      w.neg[*t] = w.neg0[*t];
-    }
-    for (const int32_t* s = ix.intra_spreads.begin(k); s != ix.intra_spreads.end(k); ++s) {
-      const int32_t b = L.is_leg_start[*s], e = L.is_leg_start[*s + 1];
-      const double formed = walk_spread(e - b, L.il_tier + b, L.il_side + b, L.il_ratio + b,
-                                        w.pos.data(), w.neg.data(), true);
-      w.intra[k] += formed * L.is_rate[*s];
-    }
-    for (const int32_t* m = ix.months.begin(k); m != ix.months.end(k); ++m) {
-      const int32_t t = L.m_intra[*m];
-      const double d = w.mdelta[*m];
-      double r = d;
-      if (t >= 0 && d != 0) r = d > 0 ? d * (w.pos[t] / w.pos0[t]) : d * (w.neg[t] / w.neg0[t]);
-      w.rem[*m] = r;
-      if (L.m_spot_spread[*m] != 0 || L.m_spot_outright[*m] != 0) {
-        const double left = std::fabs(r);
-        w.spot[k] += (std::fabs(d) - left) * L.m_spot_spread[*m] + left * L.m_spot_outright[*m];
+    if (w.n_months_held[k] == 1) {
+      // One month held: no spread can form (a same-tier spread needs long and short months,
+      // a cross-tier one two tiers), so the month keeps its delta. The same numbers as the
+      // general path below (and the twin) for a fraction of its loops.
+      const int32_t m = w.one_month[k];
+      const double d = w.mdelta[m];
+      w.wfpr[k] = std::fabs(d) > 0 ? price / std::fabs(d) : 0.0;
+      w.rem[m] = d;
+      if (L.m_spot_spread[m] != 0 || L.m_spot_outright[m] != 0) {
+        const double left = std::fabs(d);
+        w.spot[k] += (std::fabs(d) - left) * L.m_spot_spread[m] + left * L.m_spot_outright[m];
       }
-      if (L.m_inter[*m] >= 0) w.itd[L.m_inter[*m]] += r;
+      if (L.m_inter[m] >= 0) w.itd[L.m_inter[m]] += d;
+    } else {
+      general_intra(L, ix, w, k, price);
     }
     for (const int32_t* t = ix.inter_tiers.begin(k); t != ix.inter_tiers.end(k); ++t) {
       w.xpos[*t] = std::max(w.itd[*t], 0.0);
@@ -177,8 +215,14 @@ void margin_account(const SpanLayout& L, const Index& ix, Workspace& w, int32_t 
     }
   }
   // inter-commodity credits, every spread in priority order
+  uint64_t live_tiers = 0;
+  if (ix.use_masks)
+    for (const int32_t k : w.ccs)
+      for (const int32_t* t = ix.inter_tiers.begin(k); t != ix.inter_tiers.end(k); ++t)
+        if (w.xpos[*t] != 0.0 || w.xneg[*t] != 0.0) live_tiers |= uint64_t(1) << *t;
   if (!w.ccs.empty()) {
     for (int32_t s = 0; s < L.n_inter_spreads; ++s) {
+      if (ix.use_masks && (ix.spread_mask[s] & ~live_tiers)) continue;
       const int32_t b = L.x_leg_start[s], e = L.x_leg_start[s + 1];
       bool live = e > b;  // a leg with no delta left forms nothing: skip the walk (most spreads)
       for (int32_t l = b; live && l < e; ++l)
@@ -213,15 +257,21 @@ void margin_account(const SpanLayout& L, const Index& ix, Workspace& w, int32_t 
     ++row;
     for (const int32_t* g = ix.groups.begin(k); g != ix.groups.end(k); ++g)
       std::fill_n(w.loss.data() + size_t(*g) * kSpanScenarios, kSpanScenarios, 0.0);
-    for (const int32_t* m = ix.months.begin(k); m != ix.months.end(k); ++m)
-      w.mdelta[*m] = w.rem[*m] = 0.0;
-    for (const int32_t* t = ix.tiers.begin(k); t != ix.tiers.end(k); ++t)
-      w.pos[*t] = w.neg[*t] = w.pos0[*t] = w.neg0[*t] = 0.0;
+    if (w.n_months_held[k] == 1) {
+      w.mdelta[w.one_month[k]] = w.rem[w.one_month[k]] = 0.0;
+    } else {
+      for (const int32_t* m = ix.months.begin(k); m != ix.months.end(k); ++m)
+        w.mdelta[*m] = w.rem[*m] = 0.0;
+      for (const int32_t* t = ix.tiers.begin(k); t != ix.tiers.end(k); ++t)
+        w.pos[*t] = w.neg[*t] = w.pos0[*t] = w.neg0[*t] = 0.0;
+    }
+    w.n_months_held[k] = 0;
     for (const int32_t* t = ix.inter_tiers.begin(k); t != ix.inter_tiers.end(k); ++t)
       w.itd[*t] = w.xpos[*t] = w.xneg[*t] = 0.0;
     w.som[k] = w.nov[k] = w.intra[k] = w.spot[k] = w.inter[k] = w.wfpr[k] = w.scan[k] = 0.0;
     w.cc_seen[k] = 0;
   }
+  for (const int32_t m : w.months_held) w.m_seen[m] = 0;
 }
 
 }  // namespace
