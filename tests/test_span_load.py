@@ -116,3 +116,27 @@ def test_not_a_span_file(tmp_path):
         pmfast.span.load(path)
     with pytest.raises(InputError, match="does not exist"):
         pmfast.span.load(tmp_path / "missing.spn")
+
+
+def test_period_legs_load_and_margin(tmp_path):
+    """The AKBNKE spread rewritten with period legs (pLeg, May vs June): a May/June calendar
+    pays the 90 TRY rate, a May/July one (no such spread) pays nothing."""
+    import pandas as pd
+    text = need(TAKAS).read_text(encoding="latin-1")
+    old = ("<tLeg>\n<cc>AKBNKE</cc>\n<tn>0</tn>\n<rs>B</rs>\n<i>1.000000</i>\n</tLeg>\n\n"
+           "<tLeg>\n<cc>AKBNKE</cc>\n<tn>0</tn>\n<rs>A</rs>\n<i>1.000000</i>\n</tLeg>")
+    new = ("<pLeg>\n<cc>AKBNKE</cc>\n<pe>201606S0</pe>\n<rs>B</rs>\n<i>1.000000</i>\n</pLeg>\n\n"
+           "<pLeg>\n<cc>AKBNKE</cc>\n<pe>201605S0</pe>\n<rs>A</rs>\n<i>1.000000</i>\n</pLeg>")
+    assert text.count(old) == 1
+    path = tmp_path / "pleg.spn"
+    path.write_text(text.replace(old, new), encoding="latin-1")
+    p = pmfast.span.load(path)
+    legs = p.ccs[p.cc_index()["AKBNKE"]].intra_spreads[0].legs
+    assert [(l.period, l.side) for l in legs] == [("201606S0", "B"), ("201605S0", "A")]
+
+    def cal(back):
+        pos = pd.DataFrame({"account": ["A", "A"], "product": ["AKBNKE"] * 2,
+                            "kind": ["future"] * 2, "period": ["201605S0", back],
+                            "quantity": [1, -1]})
+        return pmfast.span_margin(pos, p).accounts["intra_charge"].iloc[0]
+    assert cal("201606S0") == 90.0 and cal("201607S0") == 0.0

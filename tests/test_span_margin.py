@@ -383,3 +383,24 @@ def test_cap_anov_limits_long_option_value_to_own_risk(engine):
     cc.cap_anov = True
     capped = one(pmfast.span_margin(pos, synthetic_params(rows, [cc]), engine=engine))
     assert (capped["net_option_value"], capped["requirement"]) == (120, 0)
+
+
+@pytest.mark.parametrize("engine", ["core", "twin"])
+def test_period_legs_walk_in_priority_order(engine):
+    """Month legs (XML pLeg): spread 1 = months 1/3 at 50, spread 2 = months 1/2 at 80.
+    +2 / -1 / -1 forms one of each: 130. Swapping the priorities cannot change the count here,
+    but a book of +1 / -1 / -1 forms only the first-priority spread: 50."""
+    cc = CombinedCommodity(code="P", currency="USD", intra_spreads=[
+        Spread(1, 50.0, [SpreadLeg("P", -1, "A", 1.0, "202501"),
+                         SpreadLeg("P", -1, "B", 1.0, "202503")]),
+        Spread(2, 80.0, [SpreadLeg("P", -1, "A", 1.0, "202501"),
+                         SpreadLeg("P", -1, "B", 1.0, "202502")])])
+    cc.intra_tiers = cc.inter_tiers = cc.scan_tiers = cc.som_tiers = [Tier(0)]
+    rows = [("F", "future", pe, np.nan, "", "P", linear_future(100), 1.0, 0, 1, False)
+            for pe in ("202501", "202502", "202503")]
+    p = synthetic_params(rows, [cc])
+    two = pd.DataFrame([fut("F", "202501", 2), fut("F", "202502", -1), fut("F", "202503", -1)])
+    assert one(pmfast.span_margin(two, p, engine=engine))["intra_charge"] == 130.0
+    single = pd.DataFrame([fut("F", "202501", 1), fut("F", "202502", -1),
+                           fut("F", "202503", -1)])
+    assert one(pmfast.span_margin(single, p, engine=engine))["intra_charge"] == 50.0

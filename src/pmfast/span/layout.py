@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pmfast.errors import InputError
+from pmfast.span.params import Tier
 
 
 @dataclass
@@ -54,14 +55,33 @@ def _first_covering(tiers, period):
     return -1
 
 
+def intra_tiers_of(cc):
+    """The intra tiers of ``cc`` and the key of each (for the spreads' legs). With period legs
+    (XML ``pLeg``) each period a leg names is its own tier (months matched by prefix), so the
+    spread walk treats month legs exactly like tier legs."""
+    periods = [leg.period for sp in cc.intra_spreads for leg in sp.legs if leg.period]
+    if not periods:
+        return cc.intra_tiers, [(cc.code, t.tn) for t in cc.intra_tiers]
+    if any(leg.period is None for sp in cc.intra_spreads for leg in sp.legs):
+        raise InputError(f"span: combined commodity {cc.code} mixes tier legs and period legs "
+                         "in its intra spreads: not supported")
+    distinct = list(dict.fromkeys(periods))
+    return ([Tier(i, p, p) for i, p in enumerate(distinct)],
+            [(cc.code, ("period", p)) for p in distinct])
+
+
+def _leg_key(leg):
+    return (leg.cc, ("period", leg.period) if leg.period else leg.tier)
+
+
 def _csr(spreads, tier_index, what):
     rate, start, tier, side, ratio = [], [0], [], [], []
     for sp in spreads:
         rate.append(sp.rate)
         for leg in sp.legs:
-            key = (leg.cc, leg.tier)
+            key = _leg_key(leg)
             if key not in tier_index:
-                raise InputError(f"span: {what} spread {sp.priority} names tier {leg.tier} of "
+                raise InputError(f"span: {what} spread {sp.priority} names tier {key[1]} of "
                                  f"{leg.cc}, which the file does not define")
             tier.append(tier_index[key])
             side.append(1 if leg.side == "A" else -1)
@@ -88,9 +108,10 @@ def build_layout(params):
                           np.int32, len(c))
     intra_index, inter_index, t_cc, it_cc = {}, {}, [], []
     group_index, g_cc = {}, []
+    intra_tiers = [intra_tiers_of(cc) for cc in params.ccs]
     for k, cc in enumerate(params.ccs):
-        for t in cc.intra_tiers:
-            intra_index[(cc.code, t.tn)] = len(t_cc)
+        for key in intra_tiers[k][1]:
+            intra_index[key] = len(t_cc)
             t_cc.append(k)
         for t in cc.inter_tiers:
             inter_index[(cc.code, t.tn)] = len(it_cc)
@@ -107,9 +128,10 @@ def build_layout(params):
     m_sp, m_out = np.zeros(len(month_keys)), np.zeros(len(month_keys))
     for i, (k, pe) in enumerate(month_keys):
         cc = params.ccs[k]
-        j = _first_covering(cc.intra_tiers, pe)
+        tiers, keys = intra_tiers[k]
+        j = _first_covering(tiers, pe)
         if j >= 0:
-            m_intra[i] = intra_index[(cc.code, cc.intra_tiers[j].tn)]
+            m_intra[i] = intra_index[keys[j]]
         j = _first_covering(cc.inter_tiers, pe)
         if j >= 0:
             m_inter[i] = inter_index[(cc.code, cc.inter_tiers[j].tn)]

@@ -15,11 +15,13 @@ KINDS = ("future", "option", "physical")
 
 @dataclass
 class SpreadLeg:
-    """One leg of a spread: a combined commodity's tier, its side (A/B) and delta per spread."""
+    """One leg of a spread: a combined commodity's tier (XML ``tLeg``) or period (``pLeg``,
+    then ``period`` is set and ``tier`` unused), its side (A/B) and delta per spread."""
     cc: str
     tier: int
     side: str          # "A" or "B"
     ratio: float       # delta per spread (> 0)
+    period: str | None = None
 
 
 @dataclass

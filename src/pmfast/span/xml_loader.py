@@ -148,8 +148,16 @@ def _spread(ds, where, allowed_methods):
                                   tier=int(_text(leg, "tn", f"{where} spread {priority}")),
                                   side=side, ratio=ratio))
         elif leg.tag == "pLeg":
-            raise _Located(leg, f"{where} spread {priority}: period legs <pLeg> are not "
-                                "supported yet (tier legs <tLeg> are)")
+            side = _text(leg, "rs", f"{where} spread {priority}")
+            if side not in ("A", "B"):
+                raise _Located(leg, f"{where} spread {priority}: leg side <rs> {side!r} is "
+                                    "not A or B")
+            ratio = _float(leg, "i", f"{where} spread {priority}")
+            if ratio <= 0:
+                raise _Located(leg, f"{where} spread {priority}: delta ratio <i> must be > 0")
+            legs.append(SpreadLeg(cc=_text(leg, "cc", f"{where} spread {priority}"), tier=-1,
+                                  side=side, ratio=ratio,
+                                  period=_text(leg, "pe", f"{where} spread {priority}")))
     return Spread(priority=priority, rate=_float(rate, "val", f"{where} spread {priority}"),
                   legs=legs, charge_meth=meth)
 
@@ -304,6 +312,11 @@ class _Stream:
         elif tag == "interSpreads":
             self.inter = [_spread(ds, "interSpreads", _INTER_CHARGE_METHODS)
                           for ds in el.findall("dSpread")]
+            for sp, ds in zip(self.inter, el.findall("dSpread")):
+                if any(leg.period is not None for leg in sp.legs):
+                    raise _Located(ds.find("pLeg"), f"inter spread {sp.priority}: period legs "
+                                                    "<pLeg> are not supported between "
+                                                    "combined commodities (tier legs are)")
         elif tag == "curConv":
             self.fx[(_text(el, "fromCur", "curConv"), _text(el, "toCur", "curConv"))] = \
                 _float(el, "factor", "curConv")
