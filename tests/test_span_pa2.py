@@ -141,3 +141,13 @@ def test_small_file_margined(lines, tmp_path):
     path.write_text("\n".join([cc2, lines["B0"]]) + "\n", encoding="latin-1")
     with pytest.raises(InputError, match="nor a CME pa2 file"):
         pmfast.span.load(path)
+
+
+def test_unsupported_methods_are_refused_with_the_line(lines, tmp_path):
+    """No guessing: a scanning-based inter spread (method 04, the fixture's A6) is refused."""
+    cc2 = "2 CME ES    0USD$PN   ES        FUT   "
+    path = tmp_path / "x.pa2"
+    path.write_text("\n".join([lines["B0"], cc2, lines["A6"], lines["BP_ES"], lines["B81ES"],
+                               lines["B82ES"]]) + "\n", encoding="latin-1")
+    with pytest.raises(InputError, match="line 3: record 6 spread 1: inter-commodity method '04'"):
+        pmfast.span.load(path)

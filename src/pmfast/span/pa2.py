@@ -266,6 +266,9 @@ def _build(source, head, recs, arrays):
                      "premium_style": kind == "option" and style != "F", "psr": np.nan})
         arrs.append(arr)
     for r in recs.get("4 ", []):
+        if r["method"] not in ("", "10"):
+            raise InputError(f"pa2: line {r['_line']}: record 4 of {r['cc']}: delivery charge "
+                             f"method {r['method']!r} is not margined (only 10, table driven)")
         if r["cc"] in cc_pos:
             cc = ccs[cc_pos[r["cc"]]]
             cc.som_tiers = [Tier(0, rate=r["som_rate"])]
@@ -331,6 +334,10 @@ def _tiers_and_spreads(recs, ccs, cc_pos):
 def _inter(recs, cc_pos):
     out = []
     for r in recs.get("6 ", []):
+        if r["method"] not in ("", "20"):
+            raise InputError(f"pa2: line {r['_line']}: record 6 spread {r['priority']}: "
+                             f"inter-commodity method {r['method']!r} is not margined (only 20, "
+                             "delta-based; 04 scanning-based spreads are not)")
         if r["credit_method"] not in ("", "W"):
             raise InputError(f"pa2: line {r['_line']}: record 6 credit method "
                              f"{r['credit_method']!r}: only weighted futures price risk is "
