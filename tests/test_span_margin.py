@@ -404,3 +404,19 @@ def test_period_legs_walk_in_priority_order(engine):
     single = pd.DataFrame([fut("F", "202501", 1), fut("F", "202502", -1),
                            fut("F", "202503", -1)])
     assert one(pmfast.span_margin(single, p, engine=engine))["intra_charge"] == 50.0
+
+
+def test_categorical_and_arrow_dictionary_columns(takas, book):
+    """Pre-encoded columns (pandas Categorical, Arrow dictionary) take the no-hashing path and
+    give the same numbers; integer-looking periods read from CSV as numbers are text again."""
+    import pyarrow as pa
+    base = pmfast.span_margin(book, takas).accounts
+    cat = book.astype({c: "category" for c in ("account", "product", "kind", "period",
+                                                "right")})
+    pd.testing.assert_frame_equal(pmfast.span_margin(cat, takas).accounts, base,
+                                  check_exact=True)
+    table = pa.Table.from_pandas(book, preserve_index=False)
+    enc = pa.table({c: table[c].dictionary_encode() if c in ("product", "period") else table[c]
+                    for c in table.column_names})
+    pd.testing.assert_frame_equal(pmfast.span_margin(enc, takas).accounts, base,
+                                  check_exact=True)
