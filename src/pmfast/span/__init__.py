@@ -49,16 +49,9 @@ def load(path):
                      f"record type '0 '): starts with {head[:20]!r}")
 
 
-def span_margin(positions, params, **kwargs):
-    """See ``pmfast.span.engine.span_margin``."""
-    from pmfast.span.engine import span_margin as _span_margin
-    return _span_margin(positions, params, **kwargs)
+from pmfast.span.engine import SpanResult, span_margin  # noqa: E402  (after load: engine uses it)
+from pmfast.span.variation import VariationResult, variation_margin  # noqa: E402
 
 
-def variation_margin(positions, today, previous, **kwargs):
-    """See ``pmfast.span.variation.variation_margin``."""
-    from pmfast.span.variation import variation_margin as _vm
-    return _vm(positions, today, previous, **kwargs)
-
-
-__all__ = ["load", "span_margin", "variation_margin", "SpanParams"]
+__all__ = ["load", "span_margin", "variation_margin", "SpanParams", "SpanResult",
+           "VariationResult"]

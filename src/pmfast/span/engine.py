@@ -80,6 +80,7 @@ class SpanResult:
 
     @property
     def accounts(self):
+        """One row per account (sorted), amounts summed over its combined commodities."""
         if self._accounts is None:
             ids = self._mapped.account_ids
             n = len(ids)
@@ -98,6 +99,7 @@ class SpanResult:
 
     @property
     def combined(self):
+        """One row per (account, combined commodity held), in the base currency."""
         if self._combined is None:
             r = self._rows
             codes = np.array([cc.code for cc in self.params.ccs], dtype=object)
