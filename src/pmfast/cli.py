@@ -166,6 +166,8 @@ def _generate_span(accounts, seed, out, fmt, span_file):
               show_default=True, help="stop on bad input, or margin the valid accounts")
 def span(positions, riskfile, out, report, previous, rules, round_scan, threads, errors):
     """SPAN margin of POSITIONS on the exchange RISKFILE (SPAN XML .spn or CME pa2)."""
+    import pandas as pd
+
     from pmfast.span import load, span_margin, variation_margin
     try:
         params = load(riskfile)
@@ -182,8 +184,7 @@ def span(positions, riskfile, out, report, previous, rules, round_scan, threads,
         _write_table(res.combined, out.with_name(f"{out.stem}.combined{out.suffix}"))
         rejected = int((accounts["status"] != "ok").sum())
         if rejected:
-            errs = res.errors if vm is None else __import__("pandas").concat([res.errors,
-                                                                             vm.errors])
+            errs = res.errors if vm is None else pd.concat([res.errors, vm.errors])
             _write_table(errs, out.with_name(f"{out.stem}.errors{out.suffix}"))
         if report:
             from pmfast.report.span import write_span_report
