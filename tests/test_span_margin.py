@@ -420,3 +420,17 @@ def test_categorical_and_arrow_dictionary_columns(takas, book):
                     for c in table.column_names})
     pd.testing.assert_frame_equal(pmfast.span_margin(enc, takas).accounts, base,
                                   check_exact=True)
+
+
+def test_takasbank_option_delta_spreads_against_a_future(takas):
+    """Long 1 May 7.00 call (composite delta d from the file) against short 1 June future: the
+    tier-0 spread forms d spreads (the call's delta is the smaller leg), charging d x 90 TRY;
+    the scan is the two arrays' sum."""
+    pc, ac, d = raw_contract(10813)     # AKBNKE 201605S0 C 7.00
+    _, af, _ = raw_contract(12064)      # AKBNKE 201606S0 future
+    assert 0 < d < 1
+    pos = pd.DataFrame([opt("AKBNKE", "201605S0", "C", 7.0, 1), fut("AKBNKE", "201606S0", -1)])
+    row = one(pmfast.span_margin(pos, takas))
+    assert row["intra_charge"] == pytest.approx(d * 90.0, rel=1e-12)
+    assert row["scan_risk"] == pytest.approx(max(0.0, (ac - af).max()), rel=1e-12)
+    assert row["som"] == 0.0 and row["net_option_value"] == pytest.approx(pc * 100)
