@@ -125,6 +125,21 @@ def _tiers(parent, tag, cc):
     return out
 
 
+def _leg(leg, what):
+    """A tier leg (``tLeg``: cc, tn) or a period leg (``pLeg``: cc, pe), with side and ratio."""
+    side = _text(leg, "rs", what)
+    if side not in ("A", "B"):
+        raise _Located(leg, f"{what}: leg side <rs> {side!r} is not A or B")
+    ratio = _float(leg, "i", what)
+    if ratio <= 0:
+        raise _Located(leg, f"{what}: delta ratio <i> must be > 0")
+    if leg.tag == "tLeg":
+        return SpreadLeg(cc=_text(leg, "cc", what), tier=int(_text(leg, "tn", what)), side=side,
+                         ratio=ratio)
+    return SpreadLeg(cc=_text(leg, "cc", what), tier=-1, side=side, ratio=ratio,
+                     period=_text(leg, "pe", what))
+
+
 def _spread(ds, where, allowed_methods):
     priority = int(_text(ds, "spread", where))
     meth = _opt_text(ds, "chargeMeth", "")
@@ -134,30 +149,8 @@ def _spread(ds, where, allowed_methods):
     rate = ds.find("rate")
     if rate is None:
         raise _Located(ds, f"{where} spread {priority} has no <rate>")
-    legs = []
-    for leg in ds:
-        if leg.tag == "tLeg":
-            side = _text(leg, "rs", f"{where} spread {priority}")
-            if side not in ("A", "B"):
-                raise _Located(leg, f"{where} spread {priority}: leg side <rs> {side!r} is "
-                                    "not A or B")
-            ratio = _float(leg, "i", f"{where} spread {priority}")
-            if ratio <= 0:
-                raise _Located(leg, f"{where} spread {priority}: delta ratio <i> must be > 0")
-            legs.append(SpreadLeg(cc=_text(leg, "cc", f"{where} spread {priority}"),
-                                  tier=int(_text(leg, "tn", f"{where} spread {priority}")),
-                                  side=side, ratio=ratio))
-        elif leg.tag == "pLeg":
-            side = _text(leg, "rs", f"{where} spread {priority}")
-            if side not in ("A", "B"):
-                raise _Located(leg, f"{where} spread {priority}: leg side <rs> {side!r} is "
-                                    "not A or B")
-            ratio = _float(leg, "i", f"{where} spread {priority}")
-            if ratio <= 0:
-                raise _Located(leg, f"{where} spread {priority}: delta ratio <i> must be > 0")
-            legs.append(SpreadLeg(cc=_text(leg, "cc", f"{where} spread {priority}"), tier=-1,
-                                  side=side, ratio=ratio,
-                                  period=_text(leg, "pe", f"{where} spread {priority}")))
+    what = f"{where} spread {priority}"
+    legs = [_leg(leg, what) for leg in ds if leg.tag in ("tLeg", "pLeg")]
     return Spread(priority=priority, rate=_float(rate, "val", f"{where} spread {priority}"),
                   legs=legs, charge_meth=meth)
 
