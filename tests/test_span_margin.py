@@ -434,3 +434,15 @@ def test_takasbank_option_delta_spreads_against_a_future(takas):
     assert row["intra_charge"] == pytest.approx(d * 90.0, rel=1e-12)
     assert row["scan_risk"] == pytest.approx(max(0.0, (ac - af).max()), rel=1e-12)
     assert row["som"] == 0.0 and row["net_option_value"] == pytest.approx(pc * 100)
+
+
+def test_empty_book_and_exchange_column(takas):
+    empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in
+                          ("account", "product", "kind", "period")}).assign(
+        quantity=pd.Series([], dtype=float))
+    res = pmfast.span_margin(empty, takas)
+    assert len(res.accounts) == 0 and len(res.combined) == 0
+    pos = pd.DataFrame([fut("AKBNKE", "201605S0", 1)]).assign(exchange=["BIST"])
+    assert one(pmfast.span_margin(pos, takas))["requirement"] == pytest.approx(90.0)
+    with pytest.raises(InputError, match="account A: AKBNKE future 201605S0: unknown exchange"):
+        pmfast.span_margin(pos.assign(exchange=["XX"]), takas)
