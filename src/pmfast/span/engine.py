@@ -92,8 +92,9 @@ class SpanResult:
             frame = pd.DataFrame({c: out[c] for c in ACCOUNT_COLUMNS if c in out})
             frame.insert(len(frame.columns), "currency", self.params.base_currency)
             frame["status"] = np.where(self._rejected, "rejected", "ok").astype(object)
-            numeric = [c for c in frame.columns if frame[c].dtype.kind == "f"]
-            frame.loc[self._rejected, numeric] = np.nan
+            if self._rejected.any():
+                numeric = [c for c in frame.columns if frame[c].dtype.kind == "f"]
+                frame.loc[self._rejected, numeric] = np.nan
             self._accounts = frame
         return self._accounts
 
@@ -201,7 +202,10 @@ def span_margin(positions, params, *, rules=None, round_scan=None, errors="raise
         rejected[bad_acct] = True
         keep &= ~rejected[mapped.acct]
     layout = build_layout(params)
-    a, c, q = mapped.acct[keep], mapped.contract[keep], mapped.quantity[keep]
+    if keep.all():       # the usual case: no copies
+        a, c, q = mapped.acct, mapped.contract, mapped.quantity
+    else:
+        a, c, q = mapped.acct[keep], mapped.contract[keep], mapped.quantity[keep]
     if engine == "core":
         from pmfast import _core
         rows = _core.span_margin_core(layout, a, c, q, n_acc, flags["round_scan"], nt)
