@@ -121,10 +121,6 @@ def demo(accounts, seed, out, threads, rules):
     click.echo(f"results and report in {out}/")
 
 
-if __name__ == "__main__":
-    main()
-
-
 # -- SPAN ----------------------------------------------------------------------------------------
 def _write_table(frame, path):
     path = pathlib.Path(path)
@@ -198,3 +194,7 @@ def span(positions, riskfile, out, report, previous, rules, round_scan, threads,
     if rejected:
         click.echo(f"{rejected} accounts rejected (see {out.stem}.errors{out.suffix})", err=True)
         sys.exit(EXIT_SOME_REJECTED)
+
+
+if __name__ == "__main__":
+    main()
