@@ -128,7 +128,9 @@ def test_mark_bounds_are_the_zero_and_infinite_vol_values(monkeypatch, right, K,
                                np.array([K]), np.array([T]), r, np.array([q]))
     assert lower[0] == pytest.approx(float(pricing.bsm(right, 100.0, K, T, r, q, 1e-9)),
                                      abs=1e-9)
-    assert upper[0] >= float(pricing.bsm(right, 100.0, K, T, r, q, 50.0))
+    # equal in exact arithmetic for a put when r < 0 (both are K e^{-rT}): allow the kernel's
+    # last-bit rounding, which differs between its AVX-512/AVX2/baseline paths
+    assert upper[0] >= float(pricing.bsm(right, 100.0, K, T, r, q, 50.0)) * (1 - 1e-14)
     assert upper[0] == (max(100.0, 100.0 * np.exp(-q * T)) if right > 0 else
                         max(K, K * np.exp(-r * T)))
 
