@@ -5,6 +5,8 @@ import pandas as pd
 
 from pmfast import _core
 from pmfast._threads import resolve_n_threads
+from pmfast.crypto.dispatch import crypto_dispatch
+from pmfast.crypto.margin import portfolio_margin as crypto_margin
 from pmfast.errors import InputError
 from pmfast.rules import RuleSet, ScenarioSet
 from pmfast.schema import format_ids
@@ -369,6 +371,9 @@ def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None):
     >>> round(float(pmfast.portfolio_margin(book).accounts["requirement"][0]), 6)
     750.0
     """
+    crypto = crypto_dispatch(book, rules)   # method = "crypto": pmfast.crypto (docs/crypto.md)
+    if crypto is not None:
+        return crypto_margin(book, crypto, n_threads, errors)
     rules, nt, inputs, vol, rejected, all_errors, groups = _prepare(book, rules, n_threads,
                                                                     errors)
     layout = Layout(book, groups, rejected, nt)
