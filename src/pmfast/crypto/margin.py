@@ -193,6 +193,18 @@ class CryptoMargin:
                 "adjusted": g["adjusted"][r]}))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
+    def position_vectors(self, account):
+        """{instrument id: net quantity x its risk vector} of one account: the venue's
+        ``initial_risk_vectors`` (standard entries, then extended)."""
+        lay, eng = self._layout, self._engine
+        code = np.flatnonzero(self.book.account_ids == str(account))
+        if code.size == 0:
+            raise InputError(f"account {account!r} is not in the book")
+        g0, g1 = lay.account_start[code[0]], lay.account_start[code[0] + 1]
+        rows = range(lay.group_start[g0], lay.group_start[g1])
+        return {str(eng.ci.ids[lay.instrument[k]]): lay.quantity[k] * eng.pnl[lay.instrument[k]]
+                for k in rows}
+
     def __repr__(self):
         ok = int((self.accounts["status"] == "ok").sum())
         return f"CryptoMargin({len(self.accounts)} account rows, {ok} margined)"
