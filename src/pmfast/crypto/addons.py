@@ -51,12 +51,12 @@ def tie_order(n_std, n_scenarios):
     return np.r_[std, np.arange(n_std, n_scenarios)].astype(np.int64)
 
 
-def worst(adjusted, n_std):
-    """(worst_case = max(0, -min entry), index of that entry or -1 when nothing loses)."""
-    n, S = adjusted.shape
+def worst(adjusted, order):
+    """(worst_case = max(0, -min entry), index of that entry or -1 when nothing loses);
+    ``order``: ``tie_order`` of the vector."""
+    n = adjusted.shape[0]
     if n == 0:
         return np.zeros(0), np.zeros(0, np.int64)
-    order = tie_order(n_std, S)
     k = np.argmin(adjusted[:, order], axis=1)
     idx = order[k]
     low = adjusted[np.arange(n), idx]

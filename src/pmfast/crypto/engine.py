@@ -9,7 +9,7 @@ import numpy as np
 
 from pmfast import _core
 from pmfast.crypto.addons import (GroupParams, adjust, correlation_contingency, delta_shock,
-                                  option_contingency, roll_shock, worst)
+                                  option_contingency, roll_shock, tie_order, worst)
 from pmfast.crypto.grid import n_scenarios, pair_table, risk_vectors, scenario_labels
 from pmfast.crypto.instruments import OPTION, crypto_instruments
 
@@ -31,6 +31,7 @@ class CryptoEngine:
         self.roll_weight = self.delta * fwd
         self.short_weight = np.where(ci.kind == OPTION, ci.multiplier, 0.0)
         self.labels = scenario_labels(rules, params["price_range"])
+        self.tie_order = tie_order(self.n_std, self.n_scenarios)
         self._pair_setup()
 
     def _pair_setup(self):
@@ -50,6 +51,8 @@ class CryptoEngine:
             max_delta_shock=self.params["max_delta_shock"],
             delta_threshold=self.params["delta_total_liq_shock_threshold"],
             option_contingency=col("option_contingency"))
+        self.ccy_names, self.ccy_of_pair = np.unique(pairs["currency"].to_numpy(str),
+                                                     return_inverse=True)
         self.correlation_set = np.array([c["correlation_set"] for c in ccy], dtype=bool)
         self.correlation_factor = col("correlation_factor")
         # annualised move of each (pair, expiry): max(min_annualised_move, risk x T)
@@ -80,7 +83,7 @@ class CryptoEngine:
         gof = np.repeat(np.arange(n_groups), np.diff(group_start))
         p = _take(self.pair_params, group_pair)
         adjusted = adjust(raw, self.n_std, p)
-        worst_case, worst_index = worst(adjusted, self.n_std)
+        worst_case, worst_index = worst(adjusted, self.tie_order)
         n_codes = self.rate.shape[1]
         bins = gof * n_codes + self.ci.expiry_code[instrument]
         exposure = np.bincount(bins, weights=quantity * self.roll_weight[instrument],
@@ -99,8 +102,7 @@ class CryptoEngine:
         """Per (account, settlement currency): the groups' margins summed, with a correlation
         contingency where the currency has ``correlation_set``. Returns the row keys and
         columns; group rows arrive sorted by (account, pair)."""
-        pairs = self.ci.pairs
-        ccy_names, ccy_of_pair = np.unique(pairs["currency"].to_numpy(str), return_inverse=True)
+        ccy_names, ccy_of_pair = self.ccy_names, self.ccy_of_pair
         gc = ccy_of_pair[group_pair] if len(group_pair) else np.zeros(0, np.int64)
         key = group_account * max(len(ccy_names), 1) + gc
         order = np.lexsort((group_pair, key))
@@ -128,7 +130,7 @@ class CryptoEngine:
                    * self.pair_params.ext_factor[group_pair[members]][:, None]).sum(axis=0)
             joint_raw[0, self.n_std:] = ext
             pm = GroupParams(**{**pm.__dict__, "ext_factor": np.ones(1)})
-            jw, ji = worst(adjust(joint_raw, self.n_std, pm), self.n_std)
+            jw, ji = worst(adjust(joint_raw, self.n_std, pm), self.tie_order)
             corr[r] = correlation_contingency(rows["worst_case"][r], jw[0],
                                               self.correlation_factor[group_pair[first[r]]])
             rows["worst_case"][r] = jw[0]
