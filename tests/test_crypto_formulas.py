@@ -139,6 +139,8 @@ def test_correlation_contingency():
     joint = _margin(both, ins, rules=corr).accounts.iloc[0]
     assert plain["worst_case"] == pytest.approx(sep[0]["worst_case"] + sep[1]["worst_case"])
     assert plain["correlation_contingency"] == 0
+    # the worst scenario is the pair with the larger worst case: BTC (10,507 vs 6,300 USD)
+    assert plain["worst_underlying"] == "BTC" and plain["worst_scenario"] == "-16% vol unchanged"
     # the two coins offset scenario by scenario; a quarter of the offset is charged back
     btc = 1.0 * INDEX * np.repeat(np.linspace(-0.16, 0.16, 9), 3)
     eth = -10.0 * 3500.0 * np.repeat(np.linspace(-0.18, 0.18, 9), 3)

@@ -114,11 +114,11 @@ class CryptoEngine:
         n_rows = len(starts)
         sizes = np.diff(np.r_[starts, len(key)])
         first = order[starts]
-        # worst scenario of a row: the group with the largest worst case (first on ties)
-        best = first.copy()
-        for r in np.flatnonzero(sizes > 1):
-            members = order[starts[r]:starts[r] + sizes[r]]
-            best[r] = members[np.argmax(g["worst_case"][members])]
+        # worst scenario of a row: the group with the largest worst case (first pair on ties)
+        best = first
+        if np.any(sizes > 1):
+            by_worst = np.lexsort((group_pair, -g["worst_case"], key))
+            best = by_worst[starts]
         corr = np.zeros(n_rows)
         joint_index = np.full(n_rows, -2, dtype=np.int64)   # -2: not joint
         for r in np.flatnonzero((sizes > 1) & self.correlation_set[group_pair[first]]):
