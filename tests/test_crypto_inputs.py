@@ -105,3 +105,9 @@ def test_bit_identical_for_any_threads_and_row_order():
     shuffled = pos.iloc[rng.permutation(len(pos))].reset_index(drop=True)
     again = pmfast.portfolio_margin(book(shuffled, ins, und), rules="deribit").accounts
     pd.testing.assert_frame_equal(base, again, check_exact=True)
+    # instruments and underlyings in another order too (sums run in instrument-id order)
+    ins2 = ins.iloc[rng.permutation(len(ins))].reset_index(drop=True)
+    eth = pd.DataFrame({"underlying": ["ETH"], "price": [3500.0], "group_type": ["crypto"]})
+    und2 = pd.concat([eth, und], ignore_index=True)
+    other = pmfast.portfolio_margin(book(shuffled, ins2, und2), rules="deribit").accounts
+    pd.testing.assert_frame_equal(base, other, check_exact=True)

@@ -15,6 +15,7 @@ _KIND_CODE = {"perpetual": PERPETUAL, "future": FUTURE, "option": OPTION}
 class CryptoInstruments:
     """One row per instrument of the book (non-crypto rows have ``pair = -1``)."""
     ids: np.ndarray          # str
+    id_rank: np.ndarray      # int64 rank of the id among the instruments (sort key)
     kind: np.ndarray         # int8 PERPETUAL / FUTURE / OPTION (-1: not crypto)
     inverse: np.ndarray      # bool: coin-settled
     right: np.ndarray        # int8 +1 call / -1 put (options)
@@ -70,13 +71,17 @@ def crypto_instruments(book, rules):
     und_vol = _np(und.column("volatility")).astype(np.float64)
     vol = np.where(np.isnan(vol), und_vol[und_code] if n else vol, vol)
 
-    # risk-matrix pairs: (index, settlement) held by some crypto instrument
+    # risk-matrix pairs: (index, settlement) held by some crypto instrument, ordered by the
+    # index id (not the table's row order: results must not depend on it)
     sel = np.flatnonzero(is_crypto)
     pair = np.full(n, -1, dtype=np.int64)
-    code = und_code[sel] * 2 + (~inverse[sel]).astype(np.int64)
+    und_order = np.argsort(und_ids, kind="stable")
+    und_rank = np.empty(len(und_ids), dtype=np.int64)
+    und_rank[und_order] = np.arange(len(und_ids))
+    code = und_rank[und_code[sel]] * 2 + (~inverse[sel]).astype(np.int64)
     keys, inv = np.unique(code, return_inverse=True)
     pair[sel] = inv
-    p_und = keys // 2
+    p_und = und_order[keys // 2]
     p_inverse = keys % 2 == 0
     p_und_id = und_ids[p_und]
     currency = np.where(p_inverse, np.char.upper(np.array([u.split("_")[0].split("-")[0]
@@ -86,8 +91,11 @@ def crypto_instruments(book, rules):
                           "settlement": np.where(p_inverse, "inverse", "linear"),
                           "inverse": p_inverse, "index": index[p_und],
                           "currency": currency.astype(object)})
+    ids = _np(ins.column("instrument")).astype(str)
+    id_rank = np.empty(n, dtype=np.int64)
+    id_rank[np.argsort(ids, kind="stable")] = np.arange(n)
     return CryptoInstruments(
-        ids=_np(ins.column("instrument")).astype(str), kind=kind, inverse=inverse,
+        ids=ids, id_rank=id_rank, kind=kind, inverse=inverse,
         right=_np(ins.column("right_code")).astype(np.int8),
         strike=_np(ins.column("strike")).astype(np.float64), T=T, expiry_code=expiry_code,
         multiplier=_np(ins.column("multiplier")).astype(np.float64), mark=mark,

@@ -19,6 +19,11 @@ ACCOUNT_COLUMNS = ["account", "currency", "requirement", "maintenance", "worst_c
                    "positions"]
 
 
+def position_key(ci, inst):
+    """Sort key of positions inside an account: pair, then instrument id rank."""
+    return ci.pair[inst].astype(np.int64) * max(len(ci.ids), 1) + ci.id_rank[inst]
+
+
 class CryptoLayout:
     """Net positions of the accepted accounts sorted by (account, pair), one group per
     (account, pair) with CSR offsets."""
@@ -32,9 +37,11 @@ class CryptoLayout:
         if keep is not None:
             acct, inst, qty = acct[keep], inst[keep], qty[keep]
         pair = engine.ci.pair[inst] if inst.size else np.zeros(0, np.int64)
-        if pair.size and np.any(pair[1:] < pair[:-1]):
-            order = _core.book_segment_sort(acct, pair.astype(np.int64), book.n_accounts,
-                                            n_threads)
+        # inside an account: by pair, then instrument id (sums in an order no table's row
+        # order changes; the what-if sorts the same way)
+        key = position_key(engine.ci, inst)
+        if key.size and np.any((key[1:] < key[:-1]) & (acct[1:] == acct[:-1])):
+            order = _core.book_segment_sort(acct, key, book.n_accounts, n_threads)
             acct, inst, qty, pair = acct[order], inst[order], qty[order], pair[order]
         new = np.r_[True, (acct[1:] != acct[:-1]) | (pair[1:] != pair[:-1])] if acct.size \
             else np.zeros(0, bool)

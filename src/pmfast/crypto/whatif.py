@@ -12,11 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pmfast.crypto.margin import CryptoLayout, prepare
+from pmfast.crypto.margin import CryptoLayout, position_key, prepare
 from pmfast.errors import InputError
 from pmfast.schema import format_ids
-
-_STRIDE = 2 ** 31     # position key inside an account: pair x stride + instrument code
 
 
 @dataclass(frozen=True)
@@ -212,12 +210,12 @@ class CryptoWhatIf:
         return sl
 
     def _merge(self, inst, qty, trade):
-        pair = self._engine.ci.pair
-        key = pair[inst].astype(np.int64) * _STRIDE + inst
+        ci = self._engine.ci
+        key = position_key(ci, inst)
         qty = qty.copy()
         new_i, new_q = [], []
         for c, q in trade:
-            k = int(pair[c]) * _STRIDE + c
+            k = int(position_key(ci, np.array([c]))[0])
             j = int(np.searchsorted(key, k))
             if j < len(key) and key[j] == k:
                 qty[j] += q
@@ -227,7 +225,7 @@ class CryptoWhatIf:
         if new_i:
             inst = np.concatenate([inst, np.array(new_i, dtype=np.int32)])
             qty = np.concatenate([qty, np.array(new_q)])
-            order = np.argsort(pair[inst].astype(np.int64) * _STRIDE + inst, kind="stable")
+            order = np.argsort(position_key(ci, inst), kind="stable")
             inst, qty = inst[order], qty[order]
         return np.ascontiguousarray(inst, dtype=np.int32), np.ascontiguousarray(qty)
 
