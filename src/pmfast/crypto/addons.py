@@ -1,8 +1,10 @@
-"""From a risk matrix's aggregated vector to its margin: P&L offset, the extended-table
-dampener, the worst case and its scenario, and the add-ons (roll shock, delta shock, option
-contingency, correlation contingency). Every function is elementwise over risk matrices
-("groups": one per account, index and settlement), so one account in a what-if and a
-hundred thousand in a batch go through the same arithmetic and get the same bits.
+"""From a risk matrix's results to its margin: the parameters per group, the tie order of the
+worst case, and the add-ons computed from per-group totals (delta shock, option contingency,
+correlation contingency). The per-position work (P&L offset, extended-table dampener, worst
+case, roll shock, net delta, short option units) is the compiled
+``pmfast_core/crypto/crypto_groups.cpp``. Everything is elementwise over risk matrices
+("groups": one per account, index and settlement), so one account in a what-if and a hundred
+thousand in a batch go through the same arithmetic and get the same bits.
 
 Which formulas are the venue's and which are ours: docs/crypto.md.
 """
@@ -25,22 +27,6 @@ class GroupParams:
     option_contingency: np.ndarray
 
 
-def adjust(raw, n_std, p):
-    """The vector the worst case is taken on: a scenario gain counts ``pnl_offset`` of itself
-    (at most ``max_offsetable_pnl``) [venue: offset; ours: the cap]; an extended entry is
-    ``extended_table_factor`` x P&L and a loss there is reduced by ``extended_dampener``, not
-    below zero [ours]."""
-    out = np.array(raw, dtype=np.float64, copy=True)
-    ext = out[:, n_std:]
-    ext *= p.ext_factor[:, None]
-    gain = out > 0
-    capped = np.minimum(out * p.offset[:, None], p.offset_cap[:, None])
-    out = np.where(gain, capped, out)
-    ext = out[:, n_std:]
-    out[:, n_std:] = np.where(ext < 0, np.minimum(ext + p.dampener[:, None], 0.0), ext)
-    return out
-
-
 def tie_order(n_std, n_scenarios):
     """Entries in the order ties are broken: standard before extended; inside the standard
     table the unchanged-vol entry of a price point before vol up, then vol down (the venue
@@ -49,29 +35,6 @@ def tie_order(n_std, n_scenarios):
     std = np.arange(n_std)
     std = std[np.lexsort((std, vol_rank[std % 3]))]
     return np.r_[std, np.arange(n_std, n_scenarios)].astype(np.int64)
-
-
-def worst(adjusted, order):
-    """(worst_case = max(0, -min entry), index of that entry or -1 when nothing loses);
-    ``order``: ``tie_order`` of the vector."""
-    n = adjusted.shape[0]
-    if n == 0:
-        return np.zeros(0), np.zeros(0, np.int64)
-    k = np.argmin(adjusted[:, order], axis=1)
-    idx = order[k]
-    low = adjusted[np.arange(n), idx]
-    return np.maximum(-low, 0.0), np.where(low < 0, idx, -1)
-
-
-def roll_shock(exposure, rate):
-    """Sum over expiries of |net delta exposure of the expiry| x its annualised move
-    (``max(min_annualised_move, annualised_move_risk x T)``) [venue's example: the minimum x
-    sum |size|; ours: netting per expiry, options through their delta, the T term].
-    ``exposure``, ``rate``: [n_groups, n_expiry_codes]."""
-    out = np.zeros(exposure.shape[0])
-    for c in range(exposure.shape[1]):
-        out += np.abs(exposure[:, c]) * rate[:, c]
-    return out
 
 
 def delta_shock(net_delta, p):

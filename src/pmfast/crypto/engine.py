@@ -8,8 +8,8 @@ results; the batch (``portfolio_margin``) and the what-if call it with the same 
 import numpy as np
 
 from pmfast import _core
-from pmfast.crypto.addons import (GroupParams, adjust, correlation_contingency, delta_shock,
-                                  option_contingency, roll_shock, tie_order, worst)
+from pmfast.crypto.addons import (GroupParams, correlation_contingency, delta_shock,
+                                  option_contingency, tie_order)
 from pmfast.crypto.grid import n_scenarios, pair_table, risk_vectors, scenario_labels
 from pmfast.crypto.instruments import OPTION, crypto_instruments
 
@@ -78,25 +78,24 @@ class CryptoEngine:
         """Per group: raw vector, adjusted vector, worst case and index, roll shock, delta
         shock, option contingency, net delta. Positions sorted by (account, pair), one group
         per (account, pair), CSR ``group_start`` into positions."""
-        n_groups = len(group_pair)
         raw = self.group_vectors(instrument, quantity, group_start, account_start)
-        gof = np.repeat(np.arange(n_groups), np.diff(group_start))
+        res = self.reduce(raw, group_pair, group_start, instrument, quantity, self.pair_params,
+                          self.rate)
         p = _take(self.pair_params, group_pair)
-        adjusted = adjust(raw, self.n_std, p)
-        worst_case, worst_index = worst(adjusted, self.tie_order)
-        n_codes = self.rate.shape[1]
-        bins = gof * n_codes + self.ci.expiry_code[instrument]
-        exposure = np.bincount(bins, weights=quantity * self.roll_weight[instrument],
-                               minlength=n_groups * n_codes).reshape(n_groups, n_codes)
-        net_delta = np.bincount(gof, weights=quantity * self.delta[instrument],
-                                minlength=n_groups)
-        short = np.bincount(gof, weights=np.maximum(-quantity, 0.0)
-                            * self.short_weight[instrument], minlength=n_groups)
-        return {"raw": raw, "adjusted": adjusted, "worst_case": worst_case,
-                "worst_index": worst_index,
-                "roll_shock": roll_shock(exposure, self.rate[group_pair]),
-                "delta_shock": delta_shock(net_delta, p),
-                "option_contingency": option_contingency(short, p), "net_delta": net_delta}
+        return {"raw": raw, "adjusted": res["adjusted"], "worst_case": res["worst_case"],
+                "worst_index": res["worst_index"], "roll_shock": res["roll_shock"],
+                "delta_shock": delta_shock(res["net_delta"], p),
+                "option_contingency": option_contingency(res["short_units"], p),
+                "net_delta": res["net_delta"]}
+
+    def reduce(self, raw, group_pair, group_start, instrument, quantity, params, rate):
+        """The compiled per-group step (crypto_groups.hpp): offset, dampener, worst case, roll
+        shock, net delta, short option units."""
+        ci = self.ci
+        return _core.crypto_group_margin(
+            raw, self.n_std, group_pair, group_start, instrument, quantity, self.tie_order,
+            ci.expiry_code, self.roll_weight, self.delta, self.short_weight, params.offset,
+            params.offset_cap, params.dampener, params.ext_factor, rate, self.n_threads)
 
     def currency_rows(self, group_account, group_pair, g):
         """Per (account, settlement currency): the groups' margins summed, with a correlation
@@ -124,13 +123,16 @@ class CryptoEngine:
         for r in np.flatnonzero((sizes > 1) & self.correlation_set[group_pair[first]]):
             members = order[starts[r]:starts[r] + sizes[r]]
             joint_raw = g["raw"][members].sum(axis=0)[None, :]
-            pm = _take(self.pair_params, group_pair[members[:1]])
             # each pair's extended factor applies to its own vector before the sum
             ext = (g["raw"][members, self.n_std:]
                    * self.pair_params.ext_factor[group_pair[members]][:, None]).sum(axis=0)
             joint_raw[0, self.n_std:] = ext
+            pm = _take(self.pair_params, group_pair[members[:1]])
             pm = GroupParams(**{**pm.__dict__, "ext_factor": np.ones(1)})
-            jw, ji = worst(adjust(joint_raw, self.n_std, pm), self.tie_order)
+            joint = self.reduce(np.ascontiguousarray(joint_raw), np.zeros(1, np.int64),
+                                np.zeros(2, np.int64), np.zeros(0, np.int32), np.zeros(0), pm,
+                                np.zeros((1, self.rate.shape[1])))
+            jw, ji = joint["worst_case"], joint["worst_index"]
             corr[r] = correlation_contingency(rows["worst_case"][r], jw[0],
                                               self.correlation_factor[group_pair[first[r]]])
             rows["worst_case"][r] = jw[0]
