@@ -15,7 +15,7 @@ _KIND_CODE = {"perpetual": PERPETUAL, "future": FUTURE, "option": OPTION}
 class CryptoInstruments:
     """One row per instrument of the book (non-crypto rows have ``pair = -1``)."""
     ids: np.ndarray          # str
-    id_rank: np.ndarray      # int64 rank of the id among the instruments (sort key)
+    sort_key: np.ndarray     # int64 pair x n + rank of the id: positions' order in an account
     kind: np.ndarray         # int8 PERPETUAL / FUTURE / OPTION (-1: not crypto)
     inverse: np.ndarray      # bool: coin-settled
     right: np.ndarray        # int8 +1 call / -1 put (options)
@@ -95,7 +95,7 @@ def crypto_instruments(book, rules):
     id_rank = np.empty(n, dtype=np.int64)
     id_rank[np.argsort(ids, kind="stable")] = np.arange(n)
     return CryptoInstruments(
-        ids=ids, id_rank=id_rank, kind=kind, inverse=inverse,
+        ids=ids, sort_key=pair * max(n, 1) + id_rank, kind=kind, inverse=inverse,
         right=_np(ins.column("right_code")).astype(np.int8),
         strike=_np(ins.column("strike")).astype(np.float64), T=T, expiry_code=expiry_code,
         multiplier=_np(ins.column("multiplier")).astype(np.float64), mark=mark,

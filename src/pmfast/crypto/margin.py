@@ -21,7 +21,7 @@ ACCOUNT_COLUMNS = ["account", "currency", "requirement", "maintenance", "worst_c
 
 def position_key(ci, inst):
     """Sort key of positions inside an account: pair, then instrument id rank."""
-    return ci.pair[inst].astype(np.int64) * max(len(ci.ids), 1) + ci.id_rank[inst]
+    return ci.sort_key[inst]
 
 
 class CryptoLayout:
