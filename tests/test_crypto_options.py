@@ -120,3 +120,15 @@ def test_forward_is_the_future_of_the_expiry_else_the_carried_index():
     unchanged = with_future["scenario"] == "+16% vol unchanged"
     want = black76(1, 70000.0 * 1.16, 70000.0, T, 0.0, 0.6) / (70000.0 * 1.16) - v0 / 70000.0
     assert with_future.loc[unchanged, "pnl"].iloc[0] == pytest.approx(want, abs=1e-12)
+
+
+@pytest.mark.parametrize("k", [0.5, 3.0])
+def test_requirement_is_homogeneous_without_dampener_or_delta_shock(k):
+    # deribit-2019 has no extended table, no delta shock, no offset: every term is
+    # positively homogeneous of degree 1 in the positions (an independent check of the sums)
+    pos, ins, und = chain("inverse", seed=9)
+    base = pmfast.portfolio_margin(book(pos, ins, und), rules="deribit-2019").accounts
+    scaled = pos.assign(quantity=pos["quantity"] * k)
+    big = pmfast.portfolio_margin(book(scaled, ins, und), rules="deribit-2019").accounts
+    np.testing.assert_allclose(big["requirement"], k * base["requirement"], rtol=1e-12)
+    assert (big["worst_index"] == base["worst_index"]).all()
