@@ -16,9 +16,11 @@ settlement currency, gain positive: the venue's ``initial_risk_vectors`` divided
   Inverse options are valued in coins, ``value_usd / F``. P&L against the model value today.
 """
 import numpy as np
+import pandas as pd
 
 from pmfast import pricing
 from pmfast.crypto.instruments import OPTION
+from pmfast.scenario_set import ScenarioSet
 
 VOL_LABELS = ("vol up", "vol unchanged", "vol down")
 DELTA_STEP = 1e-4       # relative forward step of the central-difference delta
@@ -115,3 +117,22 @@ def risk_vectors(rules, ci, params, rate, n_threads=None):
         pnl[opt] = mult * np.where(inv, v_s / Fs - (v0 / F)[:, None], v_s - v0[:, None])
         delta[opt] = ci.multiplier[opt] * (value[:, S + 1] - value[:, S + 2]) / (2 * h * F)
     return pnl, delta
+
+
+def scenario_set(rules, underlyings):
+    """The grid of ``underlyings`` (coin index ids) as a ``pmfast.scenario_set.ScenarioSet``:
+    per scenario each index's price move (its own ``price_range``; the standard table, then
+    the extended one) and its volatility shift at 30 days to expiry (``+volatility_range_up``,
+    0, ``-volatility_range_down``). Per series the shift is then time-scaled and floored as
+    ``shocked_vols`` says: the per-series vol shocks a crypto grid adds on top of a set.
+    Labels: ``-4/4 vol up`` (price point over buckets_count), ``extended -66% vol up``."""
+    params = pair_table(rules, pd.DataFrame({"underlying": list(underlyings)}))
+    move, vol = scenario_moves(rules, params["price_range"])
+    shift = np.stack([params["volatility_range_up"], np.zeros(len(move)),
+                      -params["volatility_range_down"]], axis=1)[:, vol]
+    B = rules.buckets_count
+    n_std = 3 * (2 * B + 1)
+    labels = [f"{k // 3 - B:+d}/{B} {VOL_LABELS[vol[k]]}" for k in range(n_std)]
+    labels += [f"extended {m * 100:+g}% {VOL_LABELS[0]}" for m in rules.extended_moves]
+    return ScenarioSet(list(underlyings), move.T, vol_shifts=shift.T, labels=labels,
+                       source="crypto grid")
