@@ -67,3 +67,12 @@ def test_errors(tables):
         session.requirement("A1")
     assert session.requirement("A1", currency="usd") > 0
     assert np.isnan(session.margin("A1").requirement)
+
+
+def test_trade_echo_and_add_instruments(tables):
+    pos, ins, und = tables
+    session = pmfast.WhatIf(book(pos, ins, und), rules="deribit")
+    r = session.what_if("A2", [("BTC-PERP", 1), ("BTC-PERP", 0.5)])
+    assert r.trade == {"BTC-PERP": 1.5}
+    with pytest.raises(pmfast.PmfastError, match="add_instruments"):
+        session.add_instruments(ins.head(1))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pmfast.crypto.margin import CryptoLayout, position_key, prepare
-from pmfast.errors import InputError
+from pmfast.errors import InputError, PmfastError
 from pmfast.schema import format_ids
 
 
@@ -148,6 +148,12 @@ class CryptoWhatIf:
         self._before[code] = result.after
         return result
 
+    def add_instruments(self, instruments):
+        """Not offered for crypto sessions yet: build the Book with the venue's whole
+        instruments table (every listed series, held or not) and trade any of them."""
+        raise PmfastError("WhatIf.add_instruments is not available for crypto rule sets: "
+                          "build the Book with every listed instrument instead")
+
     def __repr__(self):
         return (f"CryptoWhatIf({len(self.book.account_ids)} accounts, rules "
                 f"{self.rules.name!r})")
@@ -157,8 +163,9 @@ class CryptoWhatIf:
         before = self.margin(account)
         code = self._account_code[before.account]
         inst, qty = self._slice(code)
-        merged = self._merge(inst, qty, self._trade(trade))
-        return CryptoWhatIfResult(before.account, dict(self._last_trade), before,
+        items, summed = self._trade(trade)
+        merged = self._merge(inst, qty, items)
+        return CryptoWhatIfResult(before.account, summed, before,
                                   self._margin(code, *merged)), merged
 
     def _account(self, account):
@@ -195,8 +202,7 @@ class CryptoWhatIf:
         if not_crypto:
             raise InputError(f"trade.instrument: not a crypto instrument: "
                              f"{format_ids(not_crypto)}")
-        self._last_trade = summed
-        return list(zip(codes, summed.values()))
+        return list(zip(codes, summed.values())), summed
 
     def _slice(self, code):
         """(instrument codes, quantities) of the account, in the batch layout's order."""
