@@ -16,6 +16,7 @@ def crypto_dispatch(book, rules):
                            dtype=object)
         if np.any(gtype == CRYPTO):
             ids = book.underlyings.column("underlying").to_numpy(zero_copy_only=False)
-            raise InputError(f"underlyings.group_type: crypto index {format_ids(ids[gtype == CRYPTO])}"
-                             f" needs a crypto rule set (rules='deribit'), not {rules!r}")
+            raise InputError(f"underlyings.group_type: crypto index "
+                             f"{format_ids(ids[gtype == CRYPTO])} needs a crypto rule set "
+                             f"(rules='deribit'), not {rules!r}")
     return crypto
