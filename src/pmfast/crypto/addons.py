@@ -28,9 +28,10 @@ class GroupParams:
 
 
 def tie_order(n_std, n_scenarios):
-    """Entries in the order ties are broken: standard before extended; inside the standard
-    table the unchanged-vol entry of a price point before vol up, then vol down (the venue
-    reports the middle entry of a tied bucket); then by position."""
+    """Entries in the order ties are broken [ours]: the standard table before the extended
+    one; inside the standard table every unchanged-vol entry (by price point), then every
+    vol-up entry, then every vol-down entry (the venue reports the middle, unchanged-vol entry
+    of a bucket whose three entries tie); the extended table by position."""
     vol_rank = np.array([1, 0, 2])
     std = np.arange(n_std)
     std = std[np.lexsort((std, vol_rank[std % 3]))]
