@@ -69,10 +69,39 @@ def test_errors(tables):
     assert np.isnan(session.margin("A1").requirement)
 
 
-def test_trade_echo_and_add_instruments(tables):
+def test_trade_echo(tables):
     pos, ins, und = tables
     session = pmfast.WhatIf(book(pos, ins, und), rules="deribit")
     r = session.what_if("A2", [("BTC-PERP", 1), ("BTC-PERP", 0.5)])
     assert r.trade == {"BTC-PERP": 1.5}
-    with pytest.raises(pmfast.PmfastError, match="add_instruments"):
-        session.add_instruments(ins.head(1))
+
+
+def test_add_instruments_equals_a_book_holding_them(tables):
+    pos, ins, und = tables
+    session = pmfast.WhatIf(book(pos, ins, und), rules="deribit")
+    session.margin("A4")
+    new = pd.DataFrame([
+        # a future for an expiry that had none: the forward of that expiry's options changes
+        {"instrument": "BTC-2024-06-18", "kind": "future", "underlying": "BTC",
+         "price": 66000.0, "expiry": "2024-06-18", "settlement": "inverse"},
+        {"instrument": "BTC-2024-06-28-75000-C", "kind": "option", "underlying": "BTC",
+         "right": "C", "strike": 75000.0, "expiry": "2024-06-28", "implied_vol": 0.7,
+         "settlement": "linear"}])
+    assert session.add_instruments(new) == list(new["instrument"])
+    trade = {"BTC-2024-06-28-75000-C": -2.0, "BTC-2024-06-18": 0.3}
+    result = session.what_if("A4", trade)
+    all_ins = pd.concat([ins, new], ignore_index=True)
+    after = pd.concat([pos, pd.DataFrame({"account": "A4", "instrument": list(trade),
+                                          "quantity": list(trade.values())})],
+                      ignore_index=True)
+    for currency, m in result.after.currencies.items():
+        row = _batch_row(after, all_ins, und, "A4", currency)
+        assert m.requirement == row["requirement"], currency
+    assert result.before.requirement == _batch_row(pos, all_ins, und, "A4", "BTC")[
+        "requirement"]
+    with pytest.raises(InputError, match="already in the session"):
+        session.add_instruments(new.head(1))
+    with pytest.raises(InputError, match="'BAD'"):
+        session.add_instruments(pd.DataFrame([{"instrument": "BAD", "kind": "perpetual",
+                                               "underlying": "BTC", "price": 1.0,
+                                               "expiry": "2024-09-27"}]))

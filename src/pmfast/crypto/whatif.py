@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pmfast.crypto.margin import CryptoLayout, position_key, prepare
+from pmfast.scenarios import _np
 from pmfast.errors import InputError, PmfastError
 from pmfast.schema import format_ids
 
@@ -149,10 +150,45 @@ class CryptoWhatIf:
         return result
 
     def add_instruments(self, instruments):
-        """Not offered for crypto sessions yet: build the Book with the venue's whole
-        instruments table (every listed series, held or not) and trade any of them."""
-        raise PmfastError("WhatIf.add_instruments is not available for crypto rule sets: "
-                          "build the Book with every listed instrument instead")
+        """Add instruments the book does not list, so that trades can use them.
+
+        The rows are validated as the Book validates ``instruments``, on the book's underlyings,
+        ``as_of`` and rate, and the session is re-priced on the book's instruments plus these
+        (a few thousand series: milliseconds). A new future also becomes the forward of its
+        expiry's options, exactly as in a Book holding it, so cached margins are recomputed.
+        A what-if then equals the batch on a Book holding the new rows.
+
+        ``instruments``: rows in the ``instruments`` schema (any table kind the Book reads)
+        with ids the session does not know yet. Returns the ids added (list of str).
+        """
+        import pandas as pd
+
+        from pmfast.book import Book
+        from pmfast.crypto.engine import CryptoEngine
+        from pmfast.io import to_arrow
+        table = to_arrow(instruments, "instruments")
+        if "instrument" not in table.column_names:
+            raise InputError("instruments: missing required column 'instrument'")
+        ids = [str(i) for i in table.column("instrument").to_pylist()]
+        known = [i for i in ids if i in self._instrument_code]
+        if known:
+            raise InputError(f"instruments.instrument: already in the session for instrument(s) "
+                             f"{format_ids(known)}")
+        table = table.to_pandas()
+        combined = pd.concat([_raw_instruments(self._engine.book.instruments), table],
+                             ignore_index=True)
+        old = self._engine
+        book = Book({"account": [], "instrument": [], "quantity": []}, combined,
+                    old.book.underlyings, as_of=old.book.as_of, rate=old.book.rate)
+        engine = CryptoEngine(book, self.rules, 1)
+        not_crypto = [i for i in ids if engine.ci.kind[len(old.ci.ids) + ids.index(i)] < 0]
+        if not_crypto:
+            raise InputError(f"instruments.kind: not a crypto instrument: "
+                             f"{format_ids(not_crypto)}")
+        self._engine = engine
+        self._instrument_code.update((i, len(old.ci.ids) + k) for k, i in enumerate(ids))
+        self._before.clear()
+        return ids
 
     def __repr__(self):
         return (f"CryptoWhatIf({len(self.book.account_ids)} accounts, rules "
@@ -260,3 +296,21 @@ class CryptoWhatIf:
                 float(rows["delta_shock"][r]), float(rows["correlation_contingency"][r]),
                 float(rows["option_contingency"][r]))
         return CryptoAccountMargin(str(self.book.account_ids[code]), currencies, len(inst))
+
+
+def _raw_instruments(ins):
+    """A Book's ``instruments`` table back in the input schema (the rows it kept, in order)."""
+    import pandas as pd
+    right = _np(ins.column("right_code"))
+    fut = _np(ins.column("future_code"))
+    ids = _np(ins.column("instrument")).astype(object)
+    return pd.DataFrame({
+        "instrument": ids, "kind": _np(ins.column("kind")).astype(object),
+        "underlying": _np(ins.column("underlying")).astype(object),
+        "right": np.where(right > 0, "C", np.where(right < 0, "P", None)),
+        "strike": _np(ins.column("strike")), "expiry": ins.column("expiry").to_pandas(),
+        "style": _np(ins.column("style")).astype(object),
+        "multiplier": _np(ins.column("multiplier")), "price": _np(ins.column("price")),
+        "implied_vol": _np(ins.column("implied_vol")),
+        "future": np.where(fut >= 0, ids[np.maximum(fut, 0)], None),
+        "settlement": _np(ins.column("settlement")).astype(object)})
