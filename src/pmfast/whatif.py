@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from pmfast import _core
+from pmfast.crypto.dispatch import crypto_dispatch
+from pmfast.crypto.whatif import CryptoWhatIf
 from pmfast.errors import InputError
 from pmfast.market import STATUS_REASONS, resolve_market
 from pmfast.portfolio import (Layout, RunInputs, binding, binding_names, concentration_label,
@@ -149,6 +151,13 @@ class WhatIf:
     >>> round(r.requirement_after, 6), round(r.change, 6)
     (300.0, -900.0)
     """
+
+    def __new__(cls, book, rules="finra-cpm", n_threads=None, errors=None, market=None,
+                revaluation=None):
+        crypto = crypto_dispatch(book, rules)   # method = "crypto": pmfast.crypto (docs/crypto.md)
+        if crypto is not None:
+            return CryptoWhatIf(book, crypto, n_threads, errors)
+        return super().__new__(cls)
 
     def __init__(self, book, rules="finra-cpm", n_threads=None, errors=None, market=None,
                  revaluation=None):
