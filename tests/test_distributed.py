@@ -154,8 +154,8 @@ def bad_book(book, tmp_path_factory):
     return folder, holders(strike_bad, "NO_SUCH_1", "NO_SUCH_2"), holders(vol_bad)
 
 
-@pytest.mark.parametrize("method, vol", [("pm", True), ("pm", False), ("regt", False),
-                                         ("both", False)])
+@pytest.mark.parametrize("method, vol", [("pm", True), ("pm", False), ("regt", True),
+                                         ("regt", False), ("both", True)])
 def test_collect_rejects_the_same_accounts(client, bad_book, method, vol):
     folder, book_holders, vol_holders = bad_book
     ref = _ref(folder)
@@ -178,11 +178,10 @@ def test_collect_rejects_the_same_accounts(client, bad_book, method, vol):
 
 
 @pytest.mark.parametrize("method, errors, vol", [("pm", "raise", False), ("regt", "raise", False),
-                                                 ("pm", "raise", True),
-                                                 ("regt", "collect", True)])
+                                                 ("pm", "raise", True), ("regt", "raise", True)])
 def test_raise_gives_the_single_machine_message(client, bad_book, method, errors, vol):
     """``raise`` fails as one machine does, with its message (which names bad rows of several
-    shards); so does Reg T under ``collect`` with an option it cannot mark at market."""
+    shards, or an option held that the market cannot value)."""
     folder, _, _ = bad_book
     ref = _ref(folder)
     if vol:
@@ -198,28 +197,41 @@ def test_raise_gives_the_single_machine_message(client, bad_book, method, errors
         assert "NO_SUCH_1" in str(one.value) and "NO_SUCH_2" in str(one.value)
 
 
-def test_raise_on_a_bad_series_nobody_holds(client, book, tmp_path):
-    """One machine fails on any option whose volatility cannot be found, held or not; no
-    shard holds it, so the client's one check of the reference tables must find it."""
+def _unheld_bad(book, column, value):
+    """The reference tables plus an option nobody holds, ``column`` set to ``value``, on an
+    underlying without volatility."""
     instruments = pd.read_parquet(book / "instruments.parquet")
     held = set(pd.read_parquet(book / "positions.parquet")["instrument"].astype(str))
     free = instruments[(instruments["kind"] == "option") & ~instruments["instrument"].isin(held)]
-    row = free.index[0]
-    extra = instruments.loc[[row]].assign(instrument="UNHELD.X", price=np.nan,
-                                          implied_vol=np.nan, underlying="NOVOL")
-    instruments = pd.concat([instruments, extra], ignore_index=True)
+    extra = instruments.loc[[free.index[0]]].assign(instrument="UNHELD.X", underlying="NOVOL",
+                                                   **{column: value})
     underlyings = pd.read_parquet(book / "underlyings.parquet")
     novol = underlyings.iloc[[0]].assign(underlying="NOVOL", volatility=np.nan,
                                          product_group=None)
-    underlyings = pd.concat([underlyings, novol], ignore_index=True)
-    ref = dict(_ref(book), instruments=instruments, underlyings=underlyings)
+    return dict(_ref(book), instruments=pd.concat([instruments, extra], ignore_index=True),
+                underlyings=pd.concat([underlyings, novol], ignore_index=True))
+
+
+def test_raise_on_a_bad_row_nobody_holds(client, book):
+    """One machine's Book fails on any bad reference row, held or not; no shard holds it,
+    so the client's one check of the reference tables must find it."""
+    ref = _unheld_bad(book, "strike", -1.0)
     with pytest.raises(pmfast.InputError) as one:
-        b = pmfast.Book(book / "positions.parquet", instruments, underlyings,
-                        product_groups=ref["product_groups"], as_of=AS_OF, rate=RATE)
-        pmfast.portfolio_margin(b, errors="raise")
+        pmfast.Book(book / "positions.parquet", **ref)
     with pytest.raises(pmfast.InputError) as many:
         pmfast.distributed.margin(client, book / "parts", **ref, method="pm", partitions=2)
     assert str(many.value) == str(one.value) and "UNHELD.X" in str(one.value)
+
+
+def test_an_unpriceable_option_nobody_holds_is_no_error(client, book):
+    """An option the market cannot value matters only where an account holds it: one
+    machine margins the book, and so does the distributed run, identically."""
+    ref = _unheld_bad(book, "implied_vol", np.nan)
+    ref["instruments"].loc[ref["instruments"]["instrument"] == "UNHELD.X", "price"] = np.nan
+    b = pmfast.Book(book / "positions.parquet", **ref)
+    single = pmfast.portfolio_margin(b, errors="raise").accounts
+    run = pmfast.distributed.margin(client, book / "parts", **ref, method="pm", partitions=2)
+    pd.testing.assert_frame_equal(run.accounts, single, check_exact=True)
 
 
 # -- a worker killed mid-run ---------------------------------------------------------------------

@@ -14,7 +14,6 @@ from pmfast.distributed.partition import plan_shards, source_files
 from pmfast.distributed.shard import METHODS, Reference, margin_shard
 from pmfast.errors import InputError
 from pmfast.io import to_arrow
-from pmfast.scenarios import instrument_inputs, solve_volatility
 
 
 @dataclasses.dataclass
@@ -77,19 +76,14 @@ def _single_machine(positions, reference, method, rules, n_threads, errors, file
                           errors=errors)
 
 
-def _check_reference(reference, method, rules, n_threads):
-    """With ``errors="raise"`` one machine fails on any bad row of the reference tables, and
-    (portfolio margin) on any option whose volatility cannot be found, held or not, which no
-    shard may hold: check the reference tables once, with no positions. Only whether they fail
-    matters (the caller then takes the message from the one-machine run), so the volatilities
-    are solved but no series is priced."""
-    book = pmfast.Book(_EMPTY_POSITIONS, reference.instruments, reference.underlyings,
-                       product_groups=reference.product_groups, as_of=reference.as_of,
-                       rate=reference.rate, errors="raise", n_threads=n_threads)
-    if METHODS[method][0] in ("pm", "both"):
-        inputs = instrument_inputs(book, rules)
-        if solve_volatility(book, rules, inputs, n_threads=n_threads).bad.any():
-            raise InputError("instruments.implied_vol: an option's volatility cannot be found")
+def _check_reference(reference, n_threads):
+    """With ``errors="raise"`` one machine's Book fails on any bad row of the reference tables,
+    held or not, and no shard sees the rows its accounts do not hold: validate the reference
+    tables once, with no positions (what the methods reject, an instrument the market cannot
+    value, counts only where an account holds it, which the shards see)."""
+    pmfast.Book(_EMPTY_POSITIONS, reference.instruments, reference.underlyings,
+                product_groups=reference.product_groups, as_of=reference.as_of,
+                rate=reference.rate, errors="raise", n_threads=n_threads)
 
 
 def _concat_parts(frames):
@@ -173,7 +167,7 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
     try:
         if errors == "raise":
             t1 = time.perf_counter()
-            _check_reference(reference, method, rules, n_threads)
+            _check_reference(reference, n_threads)
             times["check reference"] = time.perf_counter() - t1
         results = _gather(client, futures, progress)
     except InputError:
@@ -188,7 +182,7 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
 
     t0 = time.perf_counter()
     if results:
-        accounts, errs = _assemble(results, method)
+        accounts, errs = _assemble(results)
     else:   # no positions at all: the one-machine result of an empty book
         run = _single_machine(_EMPTY_POSITIONS, reference, method, rules, n_threads, errors,
                               None)
@@ -231,14 +225,12 @@ def _submit(client, shard, ref_future, method, rules, task_threads, errors, tabl
                          key=f"pmfast-shard-{shard.index}-{time.time_ns()}")
 
 
-def _assemble(results, method):
+def _assemble(results):
     """The shards' per-account tables and errors, concatenated in shard (= account) order."""
     accounts = pd.concat([r["accounts"] for r in results], ignore_index=True)
-    book_errors = _concat_parts([r["book_errors"] for r in results])
-    if METHODS[method][0] == "regt":
-        return accounts, book_errors
-    # as portfolio_margin: the Book's rejections, then those pricing found
-    return accounts, pd.concat([book_errors, _concat_parts([r["run_errors"] for r in results])],
+    # as one machine: the Book's rejections, then those the method's market snapshot found
+    return accounts, pd.concat([_concat_parts([r["book_errors"] for r in results]),
+                                _concat_parts([r["run_errors"] for r in results])],
                                ignore_index=True)
 
 

@@ -36,8 +36,8 @@ def _pm(book, rules, n_threads, errors):
 
 
 def _regt(book, rules, n_threads, errors):
-    # as the batch: Reg T rejects the accounts the Book rejected (strategy_margin reads them)
-    return pmfast.strategy_margin(book, n_threads=n_threads).accounts, book.errors
+    regt = pmfast.strategy_margin(book, n_threads=n_threads, errors=errors)
+    return regt.accounts, regt.errors
 
 
 def _both(book, rules, n_threads, errors):
