@@ -37,7 +37,14 @@ _LAZY = {
 _SUBMODULES = ("span",)
 
 
+# Subpackages reached as attributes (``pmfast.distributed.margin`` after ``import pmfast``),
+# imported on first use: pmfast.distributed needs the optional dask extra only when it runs.
+_SUBMODULES = ("distributed",)
+
+
 def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"pmfast.{name}")
     module = _LAZY.get(name)
     if module is None and name in _SUBMODULES:
         return importlib.import_module(f"pmfast.{name}")
@@ -49,7 +56,7 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
 
 
 def show_config():

@@ -48,7 +48,7 @@ def main():
 
 
 @main.command()
-@click.argument("positions", type=click.Path(exists=True, dir_okay=False))
+@click.argument("positions", type=click.Path(exists=True))
 @click.argument("instruments", type=click.Path(exists=True, dir_okay=False))
 @click.argument("underlyings", type=click.Path(exists=True, dir_okay=False))
 @click.option("--product-groups", type=click.Path(exists=True, dir_okay=False),
@@ -66,15 +66,28 @@ def main():
 @click.option("--threads", type=int, default=None, help="threads (default: all CPUs)")
 @click.option("--errors", type=click.Choice(["raise", "collect"]), default="raise",
               show_default=True, help="stop on bad input, or margin the valid accounts")
+# -- distributed run (pmfast.distributed, the `dask` extra) -----------------------------------
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="margin on the Dask cluster of this scheduler (tcp://host:8786); POSITIONS "
+                   "may then be a folder or glob of Parquet files the workers read")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="margin on a local Dask cluster of N worker processes")
+@click.option("--partitions", type=click.IntRange(min=1), default=None,
+              help="most account shards of a distributed run (default: the workers' slots)")
 def margin(positions, instruments, underlyings, product_groups, as_of, rate, rules, method,
-           out, report, threads, errors):
+           out, report, threads, errors, scheduler, workers, partitions):
     """Margin the book in POSITIONS, INSTRUMENTS and UNDERLYINGS (Parquet, CSV or Arrow)."""
     from pmfast import batch
     try:
-        run = batch.run_files(positions, instruments, underlyings, product_groups=product_groups,
-                              as_of=as_of, rate=rate, rules=rules, method=method,
-                              n_threads=threads, errors=errors,
-                              progress=_TerminalProgress())
+        if scheduler is not None or workers is not None:
+            run = _distributed_margin(positions, instruments, underlyings, product_groups,
+                                      as_of, rate, rules, method, report, threads, errors,
+                                      scheduler, workers, partitions)
+        else:
+            run = batch.run_files(positions, instruments, underlyings,
+                                  product_groups=product_groups, as_of=as_of, rate=rate,
+                                  rules=rules, method=method, n_threads=threads, errors=errors,
+                                  progress=_TerminalProgress())
         batch.write_outputs(run, out, report=report)
     except InputError as exc:
         _fail_bad_input(exc)
@@ -83,6 +96,24 @@ def margin(positions, instruments, underlyings, product_groups, as_of, rate, rul
         click.echo(f"pmfast: {run.n_rejected} account(s) rejected; reasons in "
                    f"{batch.errors_path(out)}", err=True)
         sys.exit(EXIT_SOME_REJECTED)
+
+
+def _distributed_margin(positions, instruments, underlyings, product_groups, as_of, rate, rules,
+                        method, report, threads, errors, scheduler, workers, partitions):
+    """``margin --scheduler/--workers``: the same per-account table, margined on Dask."""
+    if scheduler is not None and workers is not None:
+        raise click.UsageError("give --scheduler or --workers, not both")
+    if report is not None:
+        raise click.UsageError("--report needs the single-machine run (it charts accounts "
+                               "from the whole book); drop --scheduler/--workers")
+    from pmfast.distributed.command import run_distributed
+    try:
+        return run_distributed(positions, instruments, underlyings, scheduler=scheduler,
+                               workers=workers, product_groups=product_groups, as_of=as_of,
+                               rate=rate, rules=rules, method=method, n_threads=threads,
+                               errors=errors, partitions=partitions)
+    except ImportError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()

@@ -1,0 +1,251 @@
+"""``pmfast.distributed.margin``: one margin run over the workers of a Dask cluster, with the
+figures of a single-machine run (see docs/distributed.md)."""
+import dataclasses
+import time
+
+import pandas as pd
+import pyarrow as pa
+
+import pmfast
+from pmfast._threads import resolve_n_threads
+from pmfast import batch
+from pmfast.book import ERROR_MODES, parse_as_of, _parse_rate
+from pmfast.distributed.partition import plan_shards, source_files
+from pmfast.distributed.shard import METHODS, Reference, margin_shard
+from pmfast.errors import InputError
+from pmfast.io import to_arrow
+
+
+@dataclasses.dataclass
+class DistributedRun:
+    """What a distributed run produced.
+
+    ``accounts``: one row per account, the single-machine table of the method (rows in the
+    single-machine order); ``errors``: rejected accounts and reasons; ``shards``: one row per
+    shard (account range, rows, wall and CPU seconds on the worker, threads, worker pid).
+    """
+    accounts: pd.DataFrame
+    errors: pd.DataFrame
+    shards: pd.DataFrame
+    method: str
+    rules: str
+    parameters: dict
+    stage_times: dict
+
+    # the batch's own counts (they read .accounts and .errors only): the command line's
+    # summary and exit status treat both runs alike
+    n_accounts = batch.BatchRun.n_accounts
+    n_rejected = batch.BatchRun.n_rejected
+
+    @property
+    def totals(self):
+        """Sum of every numeric per-account column (rejected accounts have no figures)."""
+        numeric = [c for c in self.accounts.columns if self.accounts[c].dtype.kind in "fi"]
+        return {c: float(self.accounts[c].sum()) for c in numeric}
+
+
+_EMPTY_POSITIONS = pa.table({"account": pa.array([], pa.string()),
+                             "instrument": pa.array([], pa.string()),
+                             "quantity": pa.array([], pa.float64())})
+
+
+def _host_task_slots(client):
+    """host -> task slots of all workers there (a task's threads share the host's CPUs)."""
+    slots = {}
+    for info in client.scheduler_info(n_workers=-1)["workers"].values():
+        host = info["host"]
+        slots[host] = slots.get(host, 0) + int(info["nthreads"])
+    return slots
+
+
+def _total_task_slots(client):
+    return sum(_host_task_slots(client).values()) or 1
+
+
+def _single_machine(positions, reference, method, rules, n_threads, errors, files):
+    """The one-machine run over the same rows (the failure path: it names bad input exactly
+    as ``pmfast.Book`` / ``portfolio_margin`` do, over the whole book)."""
+    if files is not None:
+        tables = [to_arrow(f, "positions") for f in files]
+        positions = tables[0] if len(tables) == 1 else pa.concat_tables(
+            tables, promote_options="default")
+    book = pmfast.Book(positions, reference.instruments, reference.underlyings,
+                       product_groups=reference.product_groups, as_of=reference.as_of,
+                       rate=reference.rate, errors=errors, n_threads=n_threads)
+    return batch.run_book(book, rules=rules, method=METHODS[method][0], n_threads=n_threads,
+                          errors=errors)
+
+
+def _check_reference(reference, n_threads):
+    """With ``errors="raise"`` one machine's Book fails on any bad row of the reference tables,
+    held or not, and no shard sees the rows its accounts do not hold: validate the reference
+    tables once, with no positions (what the methods reject, an instrument the market cannot
+    value, counts only where an account holds it, which the shards see)."""
+    pmfast.Book(_EMPTY_POSITIONS, reference.instruments, reference.underlyings,
+                product_groups=reference.product_groups, as_of=reference.as_of,
+                rate=reference.rate, errors="raise", n_threads=n_threads)
+
+
+def _concat_parts(frames):
+    """Shard frames concatenated as one machine's single frame would be: an empty shard's
+    frame (object columns) must not turn the text columns of the others into object."""
+    full = [f for f in frames if len(f)]
+    return pd.concat(full or frames[:1], ignore_index=True)
+
+
+def _check_ordered(accounts):
+    """Shard results concatenated must be strictly ascending by account (which also means no
+    account came from two shards): a planning bug must never pass silently."""
+    ids = accounts["account"].to_numpy(dtype=object)
+    if len(ids) > 1 and not (ids[1:] > ids[:-1]).all():
+        raise RuntimeError("pmfast.distributed: shard results are not in strictly ascending "
+                           "account order (an account split, or shards out of order)")
+
+
+def margin(client, positions, instruments, underlyings, *, product_groups=None, as_of=None,
+           rate=0.0, method="pm", rules="finra-cpm", n_threads=None, partitions=None,
+           errors="raise", table="method", progress=None):
+    """Margin a book on the workers of a Dask cluster, with the single-machine figures.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        A client of the cluster (``Client("tcp://scheduler:8786")``, ``Client(LocalCluster())``).
+    positions : path, glob, folder, list of paths, or a table
+        Parquet files are read by the workers, row group by row group (the paths must be
+        visible to them); use ``partition_positions`` to rewrite a source whose files are not
+        in account ranges. A table (pandas, polars, pyarrow) is cut on the client and shipped.
+    instruments, underlyings, product_groups : table or path
+        Reference tables, read once on the client and scattered to every worker.
+    as_of, rate
+        As for ``pmfast.Book`` (``as_of`` is resolved once, on the client).
+    method : {"pm", "regt", "both"}
+        Portfolio margin, Reg T strategy margin, or both joined (the command line's table).
+    rules : str, path or RuleSet
+    n_threads : int, optional
+        Threads of each task. Default: the CPUs of the worker's machine shared by the task
+        slots of the workers there (never the nanny's OMP_NUM_THREADS=1).
+    partitions : int, optional
+        Most shards to cut the positions into (default: the cluster's task slots).
+        Accounts are never split.
+    errors : {"raise", "collect"}
+        As for one machine: raise the single-machine ``InputError``, or reject the accounts
+        touched by bad input (listed in ``.errors``).
+    table : {"method", "batch"}
+        ``"method"``: ``accounts`` is the method's own table (``portfolio_margin(...).accounts``,
+        ``strategy_margin(...).accounts``, the joined table for ``both``); ``"batch"``: the
+        joined table the command line writes, for every method.
+    progress : callable, optional
+        ``progress(done, total)`` on the client as each shard finishes.
+
+    Returns
+    -------
+    DistributedRun
+    """
+    if method not in METHODS:
+        raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    if errors not in ERROR_MODES:
+        raise InputError(f"errors must be 'raise' or 'collect'; got {errors!r}")
+    if table not in ("method", "batch"):
+        raise InputError(f"table must be 'method' or 'batch'; got {table!r}")
+    if n_threads is not None:
+        resolve_n_threads(n_threads)   # the single-machine check
+    times = {}
+    t0 = time.perf_counter()
+    rules_name = str(rules)
+    rules = pmfast.RuleSet.load(rules)
+    reference = _read_reference(instruments, underlyings, product_groups, as_of, rate)
+    slots = _host_task_slots(client)
+    shards = plan_shards(positions, partitions or max(1, sum(slots.values())))
+    times["plan"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    ref_future = client.scatter(reference, broadcast=True, hash=False)
+    task_threads = n_threads if n_threads is not None else slots
+    futures = [_submit(client, shard, ref_future, method, rules, task_threads, errors, table)
+               for shard in shards]
+    try:
+        if errors == "raise":
+            t1 = time.perf_counter()
+            _check_reference(reference, n_threads)
+            times["check reference"] = time.perf_counter() - t1
+        results = _gather(client, futures, progress)
+    except InputError:
+        client.cancel(futures)
+        # the exact single-machine message: the one-machine run over the same rows raises it
+        _single_machine(positions, reference, method, rules, n_threads, errors,
+                        source_files(positions))
+        raise
+    finally:
+        del ref_future
+    times["margin"] = time.perf_counter() - t0 - times.get("check reference", 0.0)
+
+    t0 = time.perf_counter()
+    if results:
+        accounts, errs = _assemble(results)
+    else:   # no positions at all: the one-machine result of an empty book
+        run = _single_machine(_EMPTY_POSITIONS, reference, method, rules, n_threads, errors,
+                              None)
+        accounts = run.accounts
+        if table == "method":
+            accounts = {"pm": run.pm, "regt": run.regt}.get(method, run).accounts
+        errs = run.errors
+    _check_ordered(accounts)
+    shard_table = pd.DataFrame({
+        "shard": [s.index for s in shards], "lo": [s.lo for s in shards],
+        "hi": [s.hi for s in shards], "rows": [r["rows"] for r in results],
+        "accounts": [len(r["accounts"]) for r in results],
+        **{k: [r[k] for r in results] for k in ("seconds", "cpu_seconds", "n_threads", "pid")}})
+    times["join"] = time.perf_counter() - t0
+    return DistributedRun(accounts=accounts, errors=errs, shards=shard_table, method=method,
+                          rules=rules_name,
+                          parameters={"as_of": str(reference.as_of), "rate": reference.rate,
+                                      "errors": errors, "method": method,
+                                      "partitions": len(shards)},
+                          stage_times=times)
+
+
+def _read_reference(instruments, underlyings, product_groups, as_of, rate):
+    """The reference tables read once, on the client, each column in one chunk (a table
+    read in chunks pickles to about three times its size)."""
+    def read(data, name):
+        return None if data is None else to_arrow(data, name).combine_chunks()
+    return Reference(instruments=read(instruments, "instruments"),
+                     underlyings=read(underlyings, "underlyings"),
+                     product_groups=read(product_groups, "product_groups"),
+                     as_of=parse_as_of(as_of), rate=_parse_rate(rate))
+
+
+def _submit(client, shard, ref_future, method, rules, task_threads, errors, table):
+    pieces = shard.pieces
+    if any(p.table is not None for p in pieces):   # in-memory rows: shipped from here
+        pieces = client.scatter(pieces, hash=False)
+    return client.submit(margin_shard, pieces, ref_future, method, rules, task_threads,
+                         errors, table, pure=False,
+                         key=f"pmfast-shard-{shard.index}-{time.time_ns()}")
+
+
+def _assemble(results):
+    """The shards' per-account tables and errors, concatenated in shard (= account) order."""
+    accounts = pd.concat([r["accounts"] for r in results], ignore_index=True)
+    # as one machine: the Book's rejections, then those the method's market snapshot found
+    return accounts, pd.concat([_concat_parts([r["book_errors"] for r in results]),
+                                _concat_parts([r["run_errors"] for r in results])],
+                               ignore_index=True)
+
+
+def _gather(client, futures, progress):
+    """Every shard's result, in shard order; ``progress(done, total)`` as each finishes. The
+    first failed shard's exception is raised (Dask retries a shard whose worker died)."""
+    from distributed import as_completed
+    index = {f.key: k for k, f in enumerate(futures)}
+    results = [None] * len(futures)
+    done = 0
+    if progress is not None:
+        progress(0, len(futures))
+    for future in as_completed(futures):
+        results[index[future.key]] = future.result()
+        done += 1
+        if progress is not None:
+            progress(done, len(futures))
+    return results

@@ -1,0 +1,140 @@
+"""The work of one shard, run on a Dask worker: read the shard's positions, build its Book,
+margin it. Everything a method does per shard goes through ``METHODS`` and ``margin_shard``,
+so a method (simulation margin, SPAN) is one registry entry, and pricing once for the whole run
+(aggregating shards against shared risk arrays) is a change to ``margin_shard`` alone.
+
+Today each shard prices the series its own accounts hold (the instruments table is cut to
+them): the per-instrument pricing does not depend on which other series are priced with it,
+so the figures are bit-identical to one machine; the cost is that a series held in several
+shards is priced in each (measured in docs/distributed.md).
+"""
+import dataclasses
+import os
+import time
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+import pmfast
+from pmfast import batch
+from pmfast.distributed.partition import read_shard
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    """The tables every shard shares (scattered to the workers once), as Arrow tables."""
+    instruments: pa.Table
+    underlyings: pa.Table
+    product_groups: object   # pa.Table or None
+    as_of: object            # datetime.date, resolved once on the client
+    rate: float
+
+
+def _pm(book, rules, n_threads, errors):
+    pm = pmfast.portfolio_margin(book, rules=rules, n_threads=n_threads, errors=errors)
+    return pm.accounts, pm.errors
+
+
+def _regt(book, rules, n_threads, errors):
+    regt = pmfast.strategy_margin(book, n_threads=n_threads, errors=errors)
+    return regt.accounts, regt.errors
+
+
+def _both(book, rules, n_threads, errors):
+    run = batch.run_book(book, rules=rules, method="both", n_threads=n_threads, errors=errors)
+    return run.accounts, run.errors
+
+
+# method -> (the batch's method, the single-machine call giving the method's own per-account
+# table and its errors). `sim` and `span` slot in here when their functions exist on main.
+METHODS = {
+    "pm": ("pm", _pm),
+    "regt": ("regt", _regt),
+    "both": ("both", _both),
+}
+
+
+def held_instruments(positions, instruments):
+    """The instruments table cut to the rows the positions name, and the futures of those
+    (a future option is valued off its future's price). Unchanged if ids cannot be compared as
+    text (the Book then reports the column)."""
+    if "instrument" not in positions.column_names or "instrument" not in \
+            instruments.column_names:
+        return instruments
+    try:
+        ids = instruments.column("instrument").cast(pa.string())
+        held = pc.unique(positions.column("instrument").cast(pa.string()))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return instruments
+    keep = pc.is_in(ids, value_set=held)
+    if "future" in instruments.column_names:
+        try:
+            futures = pc.drop_null(instruments.column("future").filter(keep).cast(pa.string()))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return instruments
+        keep = pc.or_(keep, pc.is_in(ids, value_set=pc.unique(futures)))
+    keep = pc.fill_null(keep, False)
+    return instruments.filter(keep)
+
+
+def task_threads(host_tasks):
+    """Threads for one task on this worker: the CPUs of this machine (its affinity mask, not
+    OMP_NUM_THREADS, which Dask's nanny sets to 1) shared by the task slots of every worker on
+    this host (``host_tasks``: host -> task slots, from the scheduler)."""
+    from distributed import get_worker
+    worker = get_worker()
+    host = worker.address.split("://")[-1].rsplit(":", 1)[0]
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, cpus // max(1, host_tasks.get(host, worker.state.nthreads)))
+
+
+def margin_shard(pieces, reference, method, rules, n_threads, errors, table="method"):
+    """Margin the accounts of one shard as one machine would.
+
+    Parameters
+    ----------
+    pieces : sequence of partition.Piece
+        The shard's rows (read here, on the worker).
+    reference : Reference
+        Instruments, underlyings, product groups, as_of and rate of the whole run.
+    method : str
+        A key of ``METHODS``.
+    rules : str, path or RuleSet
+    n_threads : int or dict
+        Threads for the compiled core; a dict (host -> task slots) makes the task share its
+        machine's CPUs with the other task slots there (``task_threads``).
+    errors : {"raise", "collect"}
+    table : {"method", "batch"}
+        Return the method's own per-account table, or the joined table of the command line.
+
+    Returns
+    -------
+    dict
+        ``accounts`` (DataFrame), ``book_errors`` and ``run_errors`` (the Book's rejected
+        rows, then those the method found), ``rows``, ``seconds`` (wall), ``cpu_seconds`` (the
+        worker process's CPU time over the task, all threads), ``n_threads``, ``pid``.
+    """
+    start, cpu = time.perf_counter(), time.process_time()
+    if isinstance(n_threads, dict):
+        n_threads = task_threads(n_threads)
+    # the nanny's OMP_NUM_THREADS=1 also sized pyarrow's pool (Parquet reads, Arrow kernels)
+    if pa.cpu_count() != n_threads:
+        pa.set_cpu_count(n_threads)
+    run_method, own_table = METHODS[method]
+    positions = read_shard(pieces)
+    book = pmfast.Book(positions, held_instruments(positions, reference.instruments),
+                       reference.underlyings, product_groups=reference.product_groups,
+                       as_of=reference.as_of, rate=reference.rate, errors=errors,
+                       n_threads=n_threads)
+    if table == "method":
+        accounts, run_errors = own_table(book, rules, n_threads, errors)
+    else:
+        run = batch.run_book(book, rules=rules, method=run_method, n_threads=n_threads,
+                             errors=errors)
+        accounts, run_errors = run.accounts, run.errors
+    n_book = len(book.errors)   # the run's errors: the Book's, then those the method found
+    return {"accounts": accounts,
+            "book_errors": run_errors.iloc[:n_book], "run_errors": run_errors.iloc[n_book:],
+            "rows": positions.num_rows, "seconds": time.perf_counter() - start,
+            "cpu_seconds": time.process_time() - cpu,
+            "n_threads": n_threads, "pid": os.getpid()}
