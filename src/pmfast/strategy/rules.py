@@ -69,6 +69,7 @@ class HedgeRules:
 class PairingRules:
     strategies: tuple
     max_nodes: int
+    max_work: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,8 +178,10 @@ def parse_regt_rules(data, source="regt rules"):
     pairing = PairingRules(
         strategies=tuple(strategies),
         max_nodes=_integer(source, "pairing.max_nodes", pairing_table.get("max_nodes"), 1,
-                           10**12))
-    unknown = sorted(set(pairing_table) - {"strategies", "max_nodes"})
+                           10**12),
+        max_work=_integer(source, "pairing.max_work", pairing_table.get("max_work"), 1,
+                          10**15))
+    unknown = sorted(set(pairing_table) - {"strategies", "max_nodes", "max_work"})
     if unknown:
         raise InputError(f"{source}: unknown key pairing.{unknown[0]}")
     return RegtRules(name=name, description=str(data.get("description", "")), account=account,
