@@ -92,7 +92,7 @@ def _run_errors(book, pm):
 
 
 def run_book(book, *, rules="finra-cpm", method="both", n_threads=None, progress=None,
-             parameters=None, stages=None, errors=None):
+             parameters=None, stages=None, errors=None, pairing="optimal"):
     """Margin an existing Book; return a BatchRun. ``progress(stage, done, total)`` is called
     as each stage starts (see StageClock); ``errors`` ("raise"/"collect") is passed to
     portfolio margin (default: collect if the Book collected anything)."""
@@ -104,7 +104,8 @@ def run_book(book, *, rules="finra-cpm", method="both", n_threads=None, progress
         pm = stages.run("portfolio margin", pmfast.portfolio_margin, book, rules=rules,
                         n_threads=n_threads, errors=errors)
     if method in ("regt", "both"):
-        regt = stages.run("reg t", pmfast.strategy_margin, book, n_threads=n_threads)
+        regt = stages.run("reg t", pmfast.strategy_margin, book, n_threads=n_threads,
+                          method=pairing)
     run_errors = _run_errors(book, pm)
     accounts = stages.run("join", _join_accounts, book, pm, regt, set(run_errors["account"]))
     if own_clock:
@@ -116,15 +117,16 @@ def run_book(book, *, rules="finra-cpm", method="both", n_threads=None, progress
 
 def run_files(positions, instruments, underlyings, *, product_groups=None, as_of=None,
               rate=0.0, rules="finra-cpm", method="both", n_threads=None, errors="raise",
-              progress=None):
+              progress=None, pairing="optimal"):
     """Read the tables from files, build the Book, and margin it."""
     stages = StageClock(["load", "portfolio margin", "reg t", "join"], progress)
     as_of = as_of or pd.Timestamp.today().date().isoformat()
     book = stages.run("load", pmfast.Book, positions, instruments, underlyings,
                       product_groups=product_groups, as_of=as_of, rate=rate, errors=errors)
     run = run_book(book, rules=rules, method=method, n_threads=n_threads, stages=stages,
-                   errors=errors,
-                   parameters={"as_of": str(as_of), "rate": rate, "errors": errors})
+                   errors=errors, pairing=pairing,
+                   parameters={"as_of": str(as_of), "rate": rate, "errors": errors,
+                               "pairing": pairing})
     stages.close()
     return run
 

@@ -206,9 +206,11 @@ def load_regt_rules(rules="regt"):
         raise InputError(f"rules must be a preset name, a .toml path or a RegtRules, got "
                          f"{type(rules).__name__}")
     try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path.name}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"rules: cannot read {str(path)!r}: {exc}") from None
     return parse_regt_rules(data, source=path.name)
 
 
