@@ -7,6 +7,7 @@
 // (S u^{2j-n} u = S u^{2j-(n-1)}), so no pow() is evaluated inside the tree.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "pmfast_core/pricing/american.hpp"
@@ -50,12 +51,13 @@ double crr_value(double right, double S, double K, double T, double r, double q,
   spot[0] = S * std::exp(-vol * std::sqrt(dt) * n);
   for (int j = 1; j <= n; ++j) spot[j] = spot[j - 1] * u2;
   for (int j = 0; j <= n; ++j) value[j] = std::max(right * (spot[j] - K), 0.0);
-  // One option's tree can run for seconds (steps^2 / 2 nodes): Ctrl-C is checked every
-  // kInterruptRows levels (a row costs ~steps flops, so that is well under 0.1 s).
-  constexpr int kInterruptRows = 256;
+  // One option's tree can run for hours (steps^2 / 2 nodes): Ctrl-C is checked every
+  // ~kInterruptNodes nodes (a few milliseconds), i.e. every kInterruptNodes / steps levels.
+  constexpr int64_t kInterruptNodes = int64_t{1} << 22;
+  const int interrupt_rows = static_cast<int>(std::max<int64_t>(1, kInterruptNodes / (n + 1)));
   if (american) {
     for (int step = n - 1; step >= 0; --step) {
-      if (step % kInterruptRows == 0) check_interrupt();
+      if (step % interrupt_rows == 0) check_interrupt();
 #pragma omp simd
       for (int j = 0; j <= step; ++j) {
         spot[j] *= u;
@@ -66,7 +68,7 @@ double crr_value(double right, double S, double K, double T, double r, double q,
     }
   } else {
     for (int step = n - 1; step >= 0; --step) {
-      if (step % kInterruptRows == 0) check_interrupt();
+      if (step % interrupt_rows == 0) check_interrupt();
 #pragma omp simd
       for (int j = 0; j <= step; ++j) value[j] = pu * value[j + 1] + pd * value[j];
     }
