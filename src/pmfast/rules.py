@@ -319,6 +319,11 @@ class RuleSet:
     @classmethod
     def from_toml(cls, path):
         path = pathlib.Path(path)
+        try:
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(f"rules: {str(path)!r} is not a valid path (not Unicode text)") \
+                from None
         if path.is_dir():
             raise InputError(f"rules: {str(path)!r} is a folder, not a rule file (presets: "
                              f"{', '.join(PRESETS)}; or give a .toml path)")

@@ -192,6 +192,11 @@ def load_regt_rules(rules="regt"):
     """A :class:`RegtRules` from a preset name, a TOML path or an existing rule set."""
     if isinstance(rules, RegtRules):
         return rules
+    try:
+        str(rules).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"rules: {str(rules)!r} is not a valid name or path (not Unicode "
+                         "text)") from None
     if isinstance(rules, str) and not rules.endswith(".toml") and "/" not in rules:
         path = PRESET_DIR / f"{rules}.toml"
         if not path.is_file():
