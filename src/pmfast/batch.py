@@ -105,7 +105,7 @@ def run_book(book, *, rules="finra-cpm", method="both", n_threads=None, progress
                         n_threads=n_threads, errors=errors)
     if method in ("regt", "both"):
         regt = stages.run("reg t", pmfast.strategy_margin, book, n_threads=n_threads,
-                          method=pairing)
+                          method=pairing, errors=errors)
     run_errors = _run_errors(book, pm)
     accounts = stages.run("join", _join_accounts, book, pm, regt, set(run_errors["account"]))
     if own_clock:

@@ -7,12 +7,14 @@ from ``pmfast/rules/regt.toml``. See ``docs/strategy-margin.md``.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from pmfast._threads import resolve_n_threads
 from pmfast.errors import InputError
 from pmfast.strategy.engine import GroupedLegs, run_core
-from pmfast.strategy.legs import LegColumns, legs_from_frame
+from pmfast.strategy.legs import KIND_CALL, KIND_PUT, LegColumns, legs_from_frame
 from pmfast.strategy.result import StrategyResult
 from pmfast.strategy.rules import RegtRules, load_regt_rules
 
@@ -30,7 +32,46 @@ def _to_legs(book, as_of):
     return legs_from_frame(book, as_of)
 
 
-def strategy_margin(book, rules="regt", n_threads=None, method="optimal", as_of=None):
+def _error_mode(book, errors):
+    """``errors`` if given; else the Book's mode when it records one, else "collect" when the
+    Book collected anything (as portfolio_margin does), else "raise"."""
+    if errors is not None:
+        if errors not in ("raise", "collect"):
+            raise InputError(f"errors must be 'raise' or 'collect'; got {errors!r}")
+        return errors
+    mode = getattr(book, "error_mode", None)
+    if mode in ("raise", "collect"):
+        return mode
+    frame = getattr(book, "errors", None)
+    return "collect" if frame is not None and len(frame) else "raise"
+
+
+def _reject_fractional_contracts(legs, rejected, errors):
+    """Under errors="collect": accounts holding a fraction of an option contract are rejected
+    (their legs zeroed, a reason row added) instead of failing the whole batch."""
+    is_option = (legs.kind == KIND_CALL) | (legs.kind == KIND_PUT)
+    bad = is_option & (legs.quantity != np.round(legs.quantity))
+    if not bad.any():
+        return legs, rejected, errors
+    import pandas as pd
+    rows = np.flatnonzero(bad)
+    rejected = (np.zeros(len(legs.account_ids), dtype=bool) if rejected is None
+                else np.array(rejected, dtype=bool, copy=True))
+    rejected[legs.account[rows]] = True
+    reasons = pd.DataFrame({
+        "account": legs.account_ids[legs.account[rows]].astype(str).astype(object),
+        "table": "positions", "column": "quantity",
+        "reason": [f"an option position must be a whole number of contracts for Reg T "
+                   f"(instrument {legs.instrument_ids[legs.instrument[i]]!r} holds "
+                   f"{legs.quantity[i]:g})" for i in rows]})
+    errors = reasons if errors is None or not len(errors) else \
+        pd.concat([errors, reasons], ignore_index=True)
+    quantity = np.where(rejected[legs.account], 0.0, legs.quantity)
+    return dataclasses.replace(legs, quantity=quantity), rejected, errors
+
+
+def strategy_margin(book, rules="regt", n_threads=None, method="optimal", as_of=None,
+                    errors=None):
     """Regulation T strategy-based margin of every account, with optimal pairing.
 
     Parameters
@@ -48,6 +89,10 @@ def strategy_margin(book, rules="regt", n_threads=None, method="optimal", as_of=
         ``"greedy"`` pairs by largest saving first, as brokers do (a baseline).
     as_of : date, optional
         Valuation date for a flat table (decides which long options are LEAPS).
+    errors : {"raise", "collect"}, optional
+        What a position Reg T cannot margin (a fraction of an option contract) does: raise
+        ``InputError``, or reject only its account (NaN figures, status ``rejected``, the
+        reason in ``errors``). Default: the Book's mode (collect if the Book collected).
 
     Returns
     -------
@@ -68,13 +113,16 @@ def strategy_margin(book, rules="regt", n_threads=None, method="optimal", as_of=
     471850.0
     """
     rules = load_regt_rules(rules)
+    mode = _error_mode(book, errors)
     legs = _to_legs(book, as_of)
+    rejected, found = getattr(book, "rejected", None), getattr(book, "errors", None)
+    if mode == "collect":
+        legs, rejected, found = _reject_fractional_contracts(legs, rejected, found)
     n_threads = resolve_n_threads(n_threads)
     grouped = GroupedLegs(legs, rules, n_threads)
     core = run_core(grouped, rules, method, n_threads, emit_rows=False)
-    return StrategyResult(legs, grouped, core, rules, method, n_threads,
-                          rejected=getattr(book, "rejected", None),
-                          errors=getattr(book, "errors", None))
+    return StrategyResult(legs, grouped, core, rules, method, n_threads, rejected=rejected,
+                          errors=found)
 
 
 def flat_margin(contract_value, risk_factor, margin_rate):
