@@ -191,3 +191,17 @@ def test_bounds_are_large_enough_for_real_rule_sets():
     trees, the house preset."""
     RuleSet.load("house")
     RuleSet(crr_steps=5000, scenario_sets=({"points": 1000, "vol_shifts": [0.0] * 50},))
+
+
+def test_uint64_sized_counts_are_bad_input(tmp_path):
+    """--threads 2**64 overflowed the core's C int (bare OverflowError); generate(2**64)
+    asked numpy for 101 GiB."""
+    files = _files(tmp_path, "account,instrument,quantity\nA1,ACME,100\n")
+    result = _run(files, tmp_path / "out.csv", "--threads", str(2**64))
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert "n_threads" in result.output
+    with pytest.raises(pmfast.InputError, match="accounts"):
+        pmfast.generate(accounts=2**64)
+    result = CliRunner().invoke(main, ["generate", "--accounts", str(2**64), "--out",
+                                       str(tmp_path / "gen")])
+    assert result.exit_code == EXIT_BAD_INPUT, result.output

@@ -118,7 +118,10 @@ def margin(positions, instruments, underlyings, product_groups, as_of, rate, rul
 def generate(accounts, seed, out, fmt):
     """Write a realistic synthetic book (deterministic for a seed)."""
     from pmfast import batch
-    paths = batch.write_generated(accounts, seed, pathlib.Path(out), fmt)
+    try:
+        paths = batch.write_generated(accounts, seed, pathlib.Path(out), fmt)
+    except InputError as exc:
+        _fail_bad_input(exc)
     for path in paths:
         click.echo(str(path))
 
