@@ -94,6 +94,7 @@ def regt_margin(dict legs, dict groups, dict params, int n_threads):
     P.enabled = params["enabled"]
     P.max_nodes = params["max_nodes"]
     P.max_work = params["max_work"]
+    P.max_templates = params["max_templates"]
     P.method = params["method"]
     P.emit_rows = params.get("emit_rows", 1)
 

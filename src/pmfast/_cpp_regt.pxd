@@ -20,6 +20,7 @@ cdef extern from "pmfast_core/regt/regt_types.hpp" namespace "pmfast":
         uint32_t enabled
         int64_t max_nodes
         int64_t max_work
+        int64_t max_templates
         int method
         int emit_rows
 

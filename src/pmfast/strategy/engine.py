@@ -83,6 +83,7 @@ def core_params(rules, method):
         "enabled": enabled,
         "max_nodes": rules.pairing.max_nodes,
         "max_work": rules.pairing.max_work,
+        "max_templates": rules.pairing.max_templates,
         "method": METHODS[method],
     }
 

@@ -70,6 +70,7 @@ class PairingRules:
     strategies: tuple
     max_nodes: int
     max_work: int
+    max_templates: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,8 +181,11 @@ def parse_regt_rules(data, source="regt rules"):
         max_nodes=_integer(source, "pairing.max_nodes", pairing_table.get("max_nodes"), 1,
                            10**12),
         max_work=_integer(source, "pairing.max_work", pairing_table.get("max_work"), 1,
-                          10**15))
-    unknown = sorted(set(pairing_table) - {"strategies", "max_nodes", "max_work"})
+                          10**15),
+        max_templates=_integer(source, "pairing.max_templates",
+                               pairing_table.get("max_templates"), 1, 10**9))
+    unknown = sorted(set(pairing_table) - {"strategies", "max_nodes", "max_work",
+                                           "max_templates"})
     if unknown:
         raise InputError(f"{source}: unknown key pairing.{unknown[0]}")
     return RegtRules(name=name, description=str(data.get("description", "")), account=account,

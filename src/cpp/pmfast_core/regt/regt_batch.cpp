@@ -66,7 +66,7 @@ struct GroupSolver {
   Solved solve(int64_t g, int64_t begin, int64_t end, const GroupRates& r,
                                 int basis, int8_t basis_code, RegtRows& rows) {
     build_items(legs, begin, end, r, params, basis, items);
-    build_columns(items, r, params, basis, scratch, columns);
+    const bool complete = build_columns(items, r, params, basis, scratch, columns);
     PackResult res{params.method != 1, params.method == 1 ? NAN : 0.0};
     if (columns.empty()) {
       x.clear();
@@ -77,6 +77,8 @@ struct GroupSolver {
       res = solve_packing(items, columns, PackLimits{params.max_nodes, params.max_work}, ws, x,
                           work);
     }
+    // a cut library: the pairing is feasible but nothing bounds the templates left out
+    if (!complete) res = PackResult{false, NAN};
 
     double gross = 0.0;
     used.assign(items.size(), 0.0);

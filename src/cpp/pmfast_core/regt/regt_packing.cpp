@@ -18,7 +18,9 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <unordered_map>
 
+#include "pmfast_core/common/interrupt.hpp"
 #include "pmfast_core/regt/regt_lp.hpp"
 
 namespace pmfast {
@@ -359,31 +361,49 @@ void best_split(const std::vector<RegtColumn>& cols, const std::vector<int>& can
   }
 }
 
+// Key of a set of 2 or 3 items (sorted; 21 bits each, checked by the caller).
+uint64_t item_key(int n, const int32_t* items) {
+  int32_t v[3] = {items[0], items[1], n > 2 ? items[2] : -1};
+  std::sort(v, v + n);
+  uint64_t key = static_cast<uint64_t>(n);
+  for (int k = 0; k < n; ++k) key = (key << 21) | static_cast<uint64_t>(v[k]);
+  return key;
+}
+
 // A template of 3+ legs is dominated when smaller templates on the same legs save as much:
 // any solution using it can swap each unit for that split without losing, so dropping it
 // keeps an optimal solution (ties are dropped too: the simpler decomposition is reported).
-// Candidates come from the columns touching the target's legs (by_item), not from all columns:
-// a market maker's underlying has ~10^4 templates.
+// Candidates are looked up by their item set (by_set: every 2- and 3-leg column under the key
+// of its items), so each check costs the few subsets of the target's legs, not a scan of a
+// market maker's ~10^5 templates.
 bool dominated(const std::vector<RegtColumn>& cols, size_t t,
-               const std::vector<std::vector<int>>& by_item, std::vector<int>& cand) {
+               const std::unordered_map<uint64_t, std::vector<int>>& by_set,
+               std::vector<int>& cand) {
   const RegtColumn& target = cols[t];
   if (target.n_legs < 3) return false;
   cand.clear();
-  for (int j0 = 0; j0 < target.n_legs; ++j0) {
-    for (int c : by_item[target.item[j0]]) {
+  int32_t sub[3];
+  const int n = target.n_legs;
+  for (int mask = 0; mask < (1 << n); ++mask) {
+    const int size = __builtin_popcount(mask);
+    if (size < 2 || size > 3 || size >= n) continue;
+    int k = 0;
+    for (int j = 0; j < n; ++j)
+      if (mask >> j & 1) sub[k++] = target.item[j];
+    const auto it = by_set.find(item_key(size, sub));
+    if (it == by_set.end()) continue;
+    for (int c : it->second) {
       const RegtColumn& col = cols[c];
-      if (static_cast<size_t>(c) == t || col.n_legs >= target.n_legs) continue;
       bool inside = true;
       for (int l = 0; l < col.n_legs && inside; ++l) {
         inside = false;
-        for (int j = 0; j < target.n_legs; ++j)
+        for (int j = 0; j < n; ++j)
           inside |= target.item[j] == col.item[l] && col.ratio[l] <= target.ratio[j];
       }
       if (inside) cand.push_back(c);
     }
   }
-  std::sort(cand.begin(), cand.end());  // the order of the full scan this replaces
-  cand.erase(std::unique(cand.begin(), cand.end()), cand.end());
+  std::sort(cand.begin(), cand.end());  // the order of a full scan
   double room[4];
   for (int j = 0; j < 4; ++j) room[j] = target.ratio[j];
   double best = 0.0;
@@ -396,19 +416,20 @@ bool dominated(const std::vector<RegtColumn>& cols, size_t t,
 PackResult solve_packing(const std::vector<RegtItem>& items,
                          const std::vector<RegtColumn>& columns, const PackLimits& lim,
                          PackingWorkspace& ws, std::vector<double>& x, int64_t& work) {
-  // Columns dominated by a split of their own legs never need to be used.
-  auto& by_item = ws.by_item;
-  by_item.resize(items.size());
-  for (auto& v : by_item) v.clear();
-  for (size_t t = 0; t < columns.size(); ++t)
-    if (columns[t].n_legs < 4)  // only smaller templates can split a 3- or 4-leg one
-      for (int k = 0; k < columns[t].n_legs; ++k)
-        if (k == 0 || columns[t].item[k] != columns[t].item[k - 1])
-          by_item[columns[t].item[k]].push_back(static_cast<int>(t));
+  // Columns dominated by a split of their own legs never need to be used. (Skipped for a
+  // group of 2^21+ legs, whose items do not fit the keys: keeping a column is always exact.)
+  auto& by_set = ws.by_set;
+  by_set.clear();
+  const bool check = items.size() < (size_t{1} << 21);
+  if (check)
+    for (size_t t = 0; t < columns.size(); ++t)
+      if (columns[t].n_legs <= 3)
+        by_set[item_key(columns[t].n_legs, columns[t].item)].push_back(static_cast<int>(t));
   ws.keep_col.resize(columns.size());
   ws.kept.clear();
   for (size_t t = 0; t < columns.size(); ++t) {
-    ws.keep_col[t] = !dominated(columns, t, by_item, ws.cand);
+    if ((t & 4095) == 4095) check_interrupt();
+    ws.keep_col[t] = !check || !dominated(columns, t, by_set, ws.cand);
     if (ws.keep_col[t]) ws.kept.push_back(columns[t]);
   }
   work += 16 * static_cast<int64_t>(columns.size());

@@ -4,6 +4,7 @@
 // total requirement is the same as maximising the saving of the templates used.
 #pragma once
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "pmfast_core/regt/regt_lp.hpp"
@@ -19,7 +20,7 @@ struct PackingWorkspace {
   std::vector<int> order;
   std::vector<char> hyper, keep, keep_col, done;
   std::vector<int> cand;
-  std::vector<std::vector<int>> by_item;
+  std::unordered_map<uint64_t, std::vector<int>> by_set;
   std::vector<double> xk, c, lo, hi, y, xf, bnode, extra_u;
   std::vector<int> extra_col;
   std::vector<RegtColumn> kept;

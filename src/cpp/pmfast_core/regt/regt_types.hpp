@@ -59,6 +59,7 @@ struct RegtParams {
   uint32_t enabled;                   // bit (1 << code) per multi-leg template that may be used
   int64_t max_nodes;                  // branch-and-bound node budget per connected component
   int64_t max_work;                   // simplex flops per group and basis (time budget, as data)
+  int64_t max_templates;              // template library size per group and basis
   int method;                         // 0 optimal (LP branch and bound), 1 greedy baseline
   int emit_rows;                      // 0: per-group totals only (no strategy rows written)
 };
