@@ -83,3 +83,21 @@ def test_a_market_maker_account_is_bounded():
     for basis in ("initial", "maintenance"):
         assert got[f"gross_{basis}"][0] <= greedy[f"gross_{basis}"][0] + 1e-6
         assert 0 <= got[f"pairing_gap_{basis}"][0] <= 0.01 * got[f"gross_{basis}"][0]
+
+
+def test_template_cap_gives_a_feasible_unproven_pairing():
+    """pairing.max_templates stops the library (iron condors grow as series^4): the pairing of
+    what was listed is still a valid decomposition (never below the MILP optimum, never above
+    all stand-alone), not proven, with no bound (gap NaN)."""
+    legs = _legs(2)
+    milp = ref.reference_margin(legs, RULES, "milp")
+    capped = pmfast.strategy_margin(legs, rules=RULES.replace(pairing__max_templates=5),
+                                    n_threads=1).accounts
+    alone = pmfast.strategy_margin(legs, rules=RULES.replace(pairing__strategies=[]),
+                                   n_threads=1).accounts
+    assert not capped["pairing_optimal"].any()
+    assert capped["pairing_gap_initial"].isna().all()
+    for basis in ("gross_initial", "gross_maintenance"):
+        assert (capped[basis] >= milp[basis] - 1e-6).all()
+        assert (capped[basis] <= alone[basis] + 1e-6).all()
+        assert (capped[basis] < alone[basis] - 1e-6).all()   # the five templates were used
