@@ -13,12 +13,17 @@ import numpy as np
 
 from pmfast._threads import resolve_n_threads
 from pmfast.errors import InputError
+from pmfast.stages import stage, staged
 from pmfast.strategy.engine import GroupedLegs, run_core
 from pmfast.strategy.legs import KIND_CALL, KIND_PUT, LegColumns, legs_from_frame
 from pmfast.strategy.result import StrategyResult
 from pmfast.strategy.rules import RegtRules, load_regt_rules
 
 __all__ = ["strategy_margin", "flat_margin", "StrategyResult", "RegtRules", "load_regt_rules"]
+
+
+def _is_book(book):
+    return hasattr(book, "positions") and hasattr(book, "instruments")
 
 
 def _to_legs(book, as_of):
@@ -30,20 +35,6 @@ def _to_legs(book, as_of):
     if as_of is None:
         raise InputError("strategy_margin: pass a pmfast.Book, or a flat legs table with as_of")
     return legs_from_frame(book, as_of)
-
-
-def _error_mode(book, errors):
-    """``errors`` if given; else the Book's mode when it records one, else "collect" when the
-    Book collected anything (as portfolio_margin does), else "raise"."""
-    if errors is not None:
-        if errors not in ("raise", "collect"):
-            raise InputError(f"errors must be 'raise' or 'collect'; got {errors!r}")
-        return errors
-    mode = getattr(book, "error_mode", None)
-    if mode in ("raise", "collect"):
-        return mode
-    frame = getattr(book, "errors", None)
-    return "collect" if frame is not None and len(frame) else "raise"
 
 
 def _reject_fractional_contracts(legs, rejected, errors):
@@ -71,7 +62,7 @@ def _reject_fractional_contracts(legs, rejected, errors):
 
 
 def strategy_margin(book, rules="regt", n_threads=None, method="optimal", as_of=None,
-                    errors=None):
+                    market=None, errors=None):
     """Regulation T strategy-based margin of every account, with optimal pairing.
 
     Parameters
@@ -89,10 +80,13 @@ def strategy_margin(book, rules="regt", n_threads=None, method="optimal", as_of=
         ``"greedy"`` pairs by largest saving first, as brokers do (a baseline).
     as_of : date, optional
         Valuation date for a flat table (decides which long options are LEAPS).
+    market : pmfast.market.MarketSnapshot, optional
+        With a Book: the run's market snapshot (marks, and which instruments cannot be
+        valued); default: resolved under the ``finra-cpm`` rule set's model.
     errors : {"raise", "collect"}, optional
-        What a position Reg T cannot margin (a fraction of an option contract) does: raise
-        ``InputError``, or reject only its account (NaN figures, status ``rejected``, the
-        reason in ``errors``). Default: the Book's mode (collect if the Book collected).
+        With a Book: as :func:`pmfast.portfolio_margin` (default: the Book's mode). Under
+        ``"collect"`` the accounts holding an option the market cannot value, or a fraction of
+        an option contract, are rejected.
 
     Returns
     -------
@@ -113,16 +107,26 @@ def strategy_margin(book, rules="regt", n_threads=None, method="optimal", as_of=
     471850.0
     """
     rules = load_regt_rules(rules)
-    mode = _error_mode(book, errors)
-    legs = _to_legs(book, as_of)
-    rejected, found = getattr(book, "rejected", None), getattr(book, "errors", None)
-    if mode == "collect":
-        legs, rejected, found = _reject_fractional_contracts(legs, rejected, found)
     n_threads = resolve_n_threads(n_threads)
-    grouped = GroupedLegs(legs, rules, n_threads)
-    core = run_core(grouped, rules, method, n_threads, emit_rows=False)
-    return StrategyResult(legs, grouped, core, rules, method, n_threads, rejected=rejected,
-                          errors=found)
+    rejected, book_errors = getattr(book, "rejected", None), getattr(book, "errors", None)
+    with stage("regt_legs"):
+        if _is_book(book):   # market rejections too, as portfolio margin (pmfast.market)
+            from pmfast.strategy.book_adapter import book_legs
+            from pmfast.portfolio import error_mode
+            legs, rejected, book_errors = book_legs(book, market, errors, n_threads)
+            mode = error_mode(book, errors)
+        else:
+            legs = _to_legs(book, as_of)
+            if errors not in (None, "raise", "collect"):
+                raise InputError(f"errors must be 'raise' or 'collect'; got {errors!r}")
+            mode = errors or "raise"
+        if mode == "collect":   # a fraction of a contract costs its account, not the batch
+            legs, rejected, book_errors = _reject_fractional_contracts(legs, rejected,
+                                                                       book_errors)
+    grouped = staged("regt_group", GroupedLegs, legs, rules, n_threads)
+    core = staged("regt_core", run_core, grouped, rules, method, n_threads, emit_rows=False)
+    return staged("regt_results", StrategyResult, legs, grouped, core, rules, method,
+                  n_threads, rejected=rejected, errors=book_errors)
 
 
 def flat_margin(contract_value, risk_factor, margin_rate):
