@@ -16,8 +16,12 @@ def _random_options(rng, n, vol_lo=0.01):
             rng.uniform(-0.01, 0.10, n), rng.uniform(0, 0.10, n), rng.uniform(vol_lo, 1.5, n))
 
 
+# q is 0 or >= 1e-10: below that, with r < 0, the twin's textbook 1993 form loses precision
+# (7.020 against the core's 7.036 at q = 4e-86; the core's log-space form converges to 7.036 as
+# q -> 0+; a formula-path case issue 15 did not change, found by hypothesis on this branch)
 option = st.tuples(st.sampled_from([1, -1]), st.floats(0.5, 2.0), st.floats(0.0, 5.0),
-                   st.floats(-0.01, 0.10), st.floats(0.0, 0.10), st.floats(0.01, 1.5))
+                   st.floats(-0.01, 0.10), st.one_of(st.just(0.0), st.floats(1e-10, 0.10)),
+                   st.floats(0.01, 1.5))
 
 
 def _columns(opts):
