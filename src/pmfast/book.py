@@ -23,6 +23,10 @@ from pmfast.rules import GROUP_TYPES
 from pmfast.schema import TableChecker, format_ids
 from pmfast.stages import stage
 
+# crypto (issue 12): perpetuals, the crypto group type and the settlement column, see
+# pmfast/crypto/book_checks.py
+from pmfast.crypto.book_checks import CRYPTO, check_crypto_instruments, crypto_rows
+
 STYLES = ("american", "european")
 ERROR_MODES = ("raise", "collect")
 MAX_PROBLEMS_SHOWN = 5
@@ -210,7 +214,7 @@ class Book:
         price = c.number("price")
         c.flag_missing("price", price)
         c.flag("price", "must be > 0", np.isfinite(price) & (price <= 0))
-        group_type = c.choice("group_type", GROUP_TYPES, c.string("group_type", False),
+        group_type = c.choice("group_type", GROUP_TYPES + (CRYPTO,), c.string("group_type", False),
                               default="equity")
         product_group = c.string("product_group", required=False)
         leverage = c.number("leverage", default=1.0)
@@ -272,6 +276,7 @@ class Book:
         und_null = underlying.is_null().to_numpy(zero_copy_only=False).astype(bool)
         c.flag("underlying", "missing", und_null)
         _flag_unknown(c, "underlying", underlying, ~und_null & (und_row < 0), "underlyings")
+        is_crypto = crypto_rows(und, und_row)   # crypto: multiplier defaults to 1 coin
 
         right_text = c.string("right", required=False)
         right_up = pc.utf8_upper(pc.utf8_trim_whitespace(right_text))
@@ -307,11 +312,11 @@ class Book:
         style = pc.if_else(pa.array(is_opt), style, pa.scalar(None, pa.string()))
 
         multiplier = c.number("multiplier")
-        needs_mult = is_future | is_fop
+        needs_mult = (is_future | is_fop) & ~is_crypto
         c.flag("multiplier", "required for futures and future options",
                needs_mult & np.isnan(multiplier))
         multiplier = np.where(np.isnan(multiplier) & ~needs_mult,
-                              np.where(kind_np == "option", 100.0, 1.0), multiplier)
+                              np.where((kind_np == "option") & ~is_crypto, 100.0, 1.0), multiplier)
         c.flag("multiplier", "must be > 0 (zero or negative)",
                ~np.isnan(multiplier) & ~(multiplier > 0))
         c.flag("multiplier", "not finite", np.isinf(multiplier))
@@ -343,6 +348,9 @@ class Book:
         c.flag("future", "future option's future has a different underlying", is_fop & fut_ok
                & ~same_class)
 
+        settlement = check_crypto_instruments(c, kind_np, is_crypto, und, und_row, exp_null,
+                                              price, implied_vol)
+
         blame = _Blame(c.n)
         self._absorb(c, blame)
         blame.inherit(und["blame"], und_row)
@@ -351,7 +359,7 @@ class Book:
                 "und_row": und_row, "right_code": right_code, "strike": strike,
                 "expiry": expiry, "T": T, "style": style, "multiplier": multiplier,
                 "price": price, "implied_vol": implied_vol, "future_row": future_row,
-                "blame": blame}
+                "settlement": settlement, "blame": blame}
 
     # -- positions -----------------------------------------------------------------------------
     def _read_positions(self, table, ins):
@@ -432,6 +440,7 @@ class Book:
             # after the contract's first 13 columns: pmfast.kinds.KINDS index, encoded once
             "kind_code": pa.array(kind_codes(np.asarray(
                 ins["kind"].filter(ki).to_numpy(zero_copy_only=False), dtype=object)), pa.int8()),
+            "settlement": ins["settlement"].filter(ki),     # crypto only (else null)
         })
         inst = pos["inst_row"] if keep_ins.all() else new_ins[pos["inst_row"]]
         qty = pos["quantity"]

@@ -20,8 +20,8 @@ Adding an instrument kind (crypto perpetuals, SPAN futures): append to ``KINDS``
 """
 import numpy as np
 
-KINDS = ("equity", "option", "future", "future_option")
-KIND_EQUITY, KIND_OPTION, KIND_FUTURE, KIND_FUTURE_OPTION = range(4)
+KINDS = ("equity", "option", "future", "future_option", "perpetual")
+KIND_EQUITY, KIND_OPTION, KIND_FUTURE, KIND_FUTURE_OPTION, KIND_PERPETUAL = range(5)
 
 VALUATION_AMERICAN, VALUATION_BSM, VALUATION_BLACK76, VALUATION_LINEAR = 0, 1, 2, 3
 

@@ -7,6 +7,8 @@ import pandas as pd
 
 from pmfast import _core
 from pmfast._threads import resolve_n_threads
+from pmfast.crypto.dispatch import crypto_dispatch
+from pmfast.crypto.margin import portfolio_margin as crypto_margin
 from pmfast.errors import InputError
 from pmfast.market import STATUS_NO_VOLATILITY, STATUS_REASONS, resolve_market, volatility
 from pmfast.rules import RuleSet, ScenarioSet
@@ -410,6 +412,10 @@ def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None, marke
     >>> round(float(pmfast.portfolio_margin(book).accounts["requirement"][0]), 6)
     750.0
     """
+    check_book(book)
+    crypto = crypto_dispatch(book, rules)   # method = "crypto": pmfast.crypto (docs/crypto.md)
+    if crypto is not None:
+        return crypto_margin(book, crypto, n_threads, errors)
     run = prepare(book, rules, n_threads, errors, market)
     rules, nt, inputs, vol, rejected, all_errors, groups = (
         run.rules, run.n_threads, run.inputs, run.vol, run.rejected, run.errors, run.groups)

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from pmfast import _core
+from pmfast.crypto.dispatch import crypto_dispatch
+from pmfast.crypto.whatif import CryptoWhatIf
 from pmfast.errors import InputError
 from pmfast.market import STATUS_REASONS, resolve_market
-from pmfast.portfolio import (Layout, RunInputs, binding, binding_names, concentration_label,
-                              prepare)
+from pmfast.portfolio import (Layout, RunInputs, binding, binding_names, check_book,
+                              concentration_label, prepare)
 from pmfast.revaluation import revalue
 from pmfast.scenarios import _np
 from pmfast.schema import format_ids
@@ -149,6 +151,14 @@ class WhatIf:
     >>> round(r.requirement_after, 6), round(r.change, 6)
     (300.0, -900.0)
     """
+
+    def __new__(cls, book, rules="finra-cpm", n_threads=None, errors=None, market=None,
+                revaluation=None):
+        check_book(book, "WhatIf")
+        crypto = crypto_dispatch(book, rules)   # method = "crypto": pmfast.crypto (docs/crypto.md)
+        if crypto is not None:
+            return CryptoWhatIf(book, crypto, n_threads, errors)
+        return super().__new__(cls)
 
     def __init__(self, book, rules="finra-cpm", n_threads=None, errors=None, market=None,
                  revaluation=None):
