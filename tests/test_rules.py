@@ -74,7 +74,7 @@ vol_shift_kind = "absolute"
     ("[[scenario_sets]]\nhorizon_days = -1", r"scenario_sets\[0\]\.horizon_days: must be >= 0"),
     ("[[scenario_sets]]\ncolour = 1", r"scenario_sets\[0\]\.colour: unknown key"),
     ("american_model = 'magic'", r"american_model: must be one of"),
-    ("crr_steps = 0", r"crr_steps: must be a positive integer"),
+    ("crr_steps = 0", r"crr_steps: must be an integer in \[1, "),
     ("[overrides]\nACME = { down = -0.2, up = -0.1 }", r"overrides\.ACME\.up: must be > 0"),
     ("[concentration]\nlarge_move = 0", r"concentration\.large_move: must be > 0"),
     ("rangez = 1", r"rangez: unknown key"),

@@ -93,6 +93,8 @@ def regt_margin(dict legs, dict groups, dict params, int n_threads):
     P.reverse_conversion_strike_rate = params["reverse_conversion_strike_rate"]
     P.enabled = params["enabled"]
     P.max_nodes = params["max_nodes"]
+    P.max_work = params["max_work"]
+    P.max_templates = params["max_templates"]
     P.method = params["method"]
     P.emit_rows = params.get("emit_rows", 1)
 
@@ -124,6 +126,8 @@ cdef object _regt_result(RegtOutput& out, Py_ssize_t G):
         "gross_initial": _vector_to_numpy(out.gross_initial.data(), G, _np.float64),
         "gross_maintenance": _vector_to_numpy(out.gross_maintenance.data(), G, _np.float64),
         "proven": _vector_to_numpy(out.proven.data(), G, _np.uint8),
+        "gap_initial": _vector_to_numpy(out.gap_initial.data(), G, _np.float64),
+        "gap_maintenance": _vector_to_numpy(out.gap_maintenance.data(), G, _np.float64),
         "row_group": _np.empty(total, _np.int64),
         "row_basis": _np.empty(total, _np.int8),
         "row_strategy": _np.empty(total, _np.int8),

@@ -19,6 +19,8 @@ cdef extern from "pmfast_core/regt/regt_types.hpp" namespace "pmfast":
         double reverse_conversion_strike_rate
         uint32_t enabled
         int64_t max_nodes
+        int64_t max_work
+        int64_t max_templates
         int method
         int emit_rows
 
@@ -57,6 +59,8 @@ cdef extern from "pmfast_core/regt/regt_types.hpp" namespace "pmfast":
         vector[double] gross_initial
         vector[double] gross_maintenance
         vector[uint8_t] proven
+        vector[double] gap_initial
+        vector[double] gap_maintenance
         vector[RegtRows] blocks
 
     const char* regt_strategy_name(int code)

@@ -16,10 +16,17 @@ def effective_cpu_count():
     return max(count, 1)
 
 
+# More threads than any machine has; a bigger number (2**64 from a script) would overflow the C
+# int the core takes.
+MAX_THREADS = 4096
+
+
 def resolve_n_threads(n_threads):
-    """``None`` -> the effective CPU count; otherwise a positive int."""
+    """``None`` -> the effective CPU count; otherwise an int in [1, MAX_THREADS]."""
     if n_threads is None:
         return effective_cpu_count()
-    if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
-        raise InputError(f"n_threads must be a positive integer or None, got {n_threads!r}")
+    if isinstance(n_threads, bool) or not isinstance(n_threads, int) \
+            or not 1 <= n_threads <= MAX_THREADS:
+        raise InputError(f"n_threads must be a positive integer (at most {MAX_THREADS}) or "
+                         f"None, got {n_threads!r}")
     return n_threads

@@ -133,20 +133,21 @@ def _run_errors(book, pm, regt):
     return book.errors if regt is None or regt.errors is None else regt.errors
 
 
-def _strategy_margin(book, rules, market, n_threads, errors):
+def _strategy_margin(book, rules, market, n_threads, errors, pairing="optimal"):
     """Reg T on the run's market snapshot (resolved under the portfolio-margin rule set
-    ``rules`` when portfolio margin did not run)."""
+    ``rules`` when portfolio margin did not run); ``pairing`` is its method (optimal|greedy)."""
     if market is None:
         from pmfast.market import resolve_market
         from pmfast.portfolio import check_book
         from pmfast.rules import RuleSet
         check_book(book, "strategy_margin")
         market = resolve_market(book, RuleSet.load(rules), n_threads=n_threads)
-    return pmfast.strategy_margin(book, n_threads=n_threads, market=market, errors=errors)
+    return pmfast.strategy_margin(book, n_threads=n_threads, market=market, errors=errors,
+                                  method=pairing)
 
 
 def run_book(book, *, rules="finra-cpm", method="both", n_threads=None, progress=None,
-             parameters=None, stages=None, errors=None):
+             parameters=None, stages=None, errors=None, pairing="optimal"):
     """Margin an existing Book; return a BatchRun. ``progress(stage, done, total)`` is called
     as each stage starts (see StageClock); ``errors`` ("raise"/"collect") is passed to both
     methods, which share one market snapshot and so reject the same accounts (default: the
@@ -163,7 +164,8 @@ def run_book(book, *, rules="finra-cpm", method="both", n_threads=None, progress
         if not _same_accounts(pm.accounts["account"], book):
             pm.accounts = _one_row_per_account(pm.accounts, book)
     if method in ("regt", "both"):
-        regt = stages.run("reg t", _strategy_margin, book, rules, market, n_threads, errors)
+        regt = stages.run("reg t", _strategy_margin, book, rules, market, n_threads, errors,
+                          pairing)
     run_errors = _run_errors(book, pm, regt)
     accounts = stages.run("join", _join_accounts, book, pm, regt, set(run_errors["account"]))
     if own_clock:
@@ -175,15 +177,16 @@ def run_book(book, *, rules="finra-cpm", method="both", n_threads=None, progress
 
 def run_files(positions, instruments, underlyings, *, product_groups=None, as_of=None,
               rate=0.0, rules="finra-cpm", method="both", n_threads=None, errors="raise",
-              progress=None):
+              progress=None, pairing="optimal"):
     """Read the tables from files, build the Book, and margin it."""
     stages = StageClock(["load", "portfolio margin", "reg t", "join"], progress)
     as_of = as_of or pd.Timestamp.today().date().isoformat()
     book = stages.run("load", pmfast.Book, positions, instruments, underlyings,
                       product_groups=product_groups, as_of=as_of, rate=rate, errors=errors)
     run = run_book(book, rules=rules, method=method, n_threads=n_threads, stages=stages,
-                   errors=errors,
-                   parameters={"as_of": str(as_of), "rate": rate, "errors": errors})
+                   errors=errors, pairing=pairing,
+                   parameters={"as_of": str(as_of), "rate": rate, "errors": errors,
+                               "pairing": pairing})
     stages.close()
     return run
 

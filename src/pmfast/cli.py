@@ -41,6 +41,22 @@ def _fail_bad_input(exc):
     sys.exit(EXIT_BAD_INPUT)
 
 
+def _check_writable(path, option):
+    """Fail before the run (not after minutes of work) if ``path`` cannot be written: its
+    folder must exist or be creatable, and the file, if there, must be writable."""
+    import os
+    path = pathlib.Path(path)
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:  # write_table creates folders
+        folder = folder.parent
+    if not folder.is_dir():
+        raise InputError(f"{option} {str(path)!r}: {str(folder)!r} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"{option} {str(path)!r}: the folder {str(folder)!r} is not writable")
+    if path.exists() and (path.is_dir() or not os.access(path, os.W_OK)):
+        raise InputError(f"{option} {str(path)!r}: exists and is not a writable file")
+
+
 @click.group()
 @click.version_option(package_name="pmfast")
 def main():
@@ -74,12 +90,21 @@ def main():
               help="margin on a local Dask cluster of N worker processes")
 @click.option("--partitions", type=click.IntRange(min=1), default=None,
               help="most account shards of a distributed run (default: the workers' slots)")
+@click.option("--pairing", type=click.Choice(["optimal", "greedy"]), default="optimal",
+              show_default=True,
+              help="Reg T strategy pairing: proven minimum (within the rule set's budget), or "
+                   "the brokers' greedy baseline")
 def margin(positions, instruments, underlyings, product_groups, as_of, rate, rules, method,
-           out, report, threads, errors, scheduler, workers, partitions):
+           out, report, threads, errors, scheduler, workers, partitions, pairing):
     """Margin the book in POSITIONS, INSTRUMENTS and UNDERLYINGS (Parquet, CSV or Arrow)."""
     from pmfast import batch
     try:
+        _check_writable(out, "--out")
+        if report is not None:
+            _check_writable(report, "--report")
         if scheduler is not None or workers is not None:
+            if pairing != "optimal":
+                raise click.UsageError("--pairing greedy is not available on a distributed run")
             run = _distributed_margin(positions, instruments, underlyings, product_groups,
                                       as_of, rate, rules, method, report, threads, errors,
                                       scheduler, workers, partitions)
@@ -87,7 +112,7 @@ def margin(positions, instruments, underlyings, product_groups, as_of, rate, rul
             run = batch.run_files(positions, instruments, underlyings,
                                   product_groups=product_groups, as_of=as_of, rate=rate,
                                   rules=rules, method=method, n_threads=threads, errors=errors,
-                                  progress=_TerminalProgress())
+                                  pairing=pairing, progress=_TerminalProgress())
         batch.write_outputs(run, out, report=report)
     except InputError as exc:
         _fail_bad_input(exc)

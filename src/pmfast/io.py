@@ -45,6 +45,23 @@ def _read_path(path, table):
         raise InputError(f"{table}: cannot read {str(path)!r}: {exc}") from None
 
 
+def _bad_unicode(frame, table):
+    """InputError naming the column and row of the first text that is not valid Unicode (a
+    lone surrogate such as '\\ud800' cannot be stored as UTF-8)."""
+    for name in frame.columns:
+        col = frame[name]
+        if col.dtype != object:
+            continue
+        for row, value in enumerate(col):
+            if isinstance(value, str):
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    return InputError(f"{table}.{name}: row {row} is not valid Unicode text "
+                                      f"({value!r}: a lone surrogate)")
+    return InputError(f"{table}: text that is not valid Unicode")
+
+
 def _mixed_pandas(frame, table):
     """A DataFrame with a column of mixed Python objects (numbers and text): keep such columns
     as text so validation can name the rows that are not numbers."""
@@ -66,8 +83,25 @@ _STRING_COLUMNS = ("account", "instrument", "underlying", "future", "product_gro
                    "right", "style", "group_type", "scenario", "factor")
 
 
+def _unique_columns(arrow, table):
+    """The table itself; a column name given twice (a CSV with a duplicated header) is bad
+    input: which of the two is meant cannot be known."""
+    names = arrow.column_names
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise InputError(f"{table}.{name}: the column appears {names.count(name)} times; "
+                             "each column name must appear once")
+        seen.add(name)
+    return arrow
+
+
 def to_arrow(data, table):
     """Return ``data`` as a ``pyarrow.Table``; ``table`` names the input in error messages."""
+    return _unique_columns(_to_arrow(data, table), table)
+
+
+def _to_arrow(data, table):
     if isinstance(data, pa.Table):
         return data
     if isinstance(data, pa.RecordBatch):
@@ -84,6 +118,8 @@ def to_arrow(data, table):
     if module == "pandas":
         try:
             return pa.Table.from_pandas(data, preserve_index=False)
+        except UnicodeEncodeError:
+            raise _bad_unicode(data, table) from None
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return _mixed_pandas(data, table)
     if module == "polars":

@@ -7,11 +7,13 @@ import pyarrow.csv as pa_csv
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
+from pmfast.csv_safety import neutralise_formulas
 from pmfast.errors import InputError
 
 WRITERS = {
     ".parquet": lambda table, path: pq.write_table(table, path),
-    ".csv": lambda table, path: pa_csv.write_csv(table, path),
+    # ids that a spreadsheet would run as formulas get a leading ' (csv_safety.py)
+    ".csv": lambda table, path: pa_csv.write_csv(neutralise_formulas(table), path),
     ".arrow": lambda table, path: feather.write_feather(table, path),
     ".feather": lambda table, path: feather.write_feather(table, path),
 }

@@ -44,10 +44,21 @@ def _resolve_model(style, model, european_models):
     raise InputError(f"style must be 'american' or 'european'; got {style!r}")
 
 
+MAX_TREE_STEPS = 10_000_000   # the core's kMaxCrrSteps (pricing/american.hpp)
+
+
+def _steps(steps):
+    """``steps`` as a C int, checked (a huge Python int would overflow the binding)."""
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) \
+            or not 1 <= steps <= MAX_TREE_STEPS:
+        raise InputError(f"steps must be an integer in [1, {MAX_TREE_STEPS:,}], got {steps!r}")
+    return int(steps)
+
+
 def _price(right, S, K, T, r, q, vol, model, steps, american, n_threads):
     shape, codes, cols = broadcast_columns(right, S, K, T, r, q, vol)
     out = np.empty(codes.shape[0], dtype=np.float64)
-    _core.price(codes, *cols, MODELS[model], int(steps), bool(american), out,
+    _core.price(codes, *cols, MODELS[model], _steps(steps), bool(american), out,
                 resolve_n_threads(n_threads))
     return out.reshape(shape)
 
@@ -133,7 +144,7 @@ def implied_vol(price, right, S, K, T, r, q, *, style="european", model=None,
         q = 0.0
     shape, codes, cols = broadcast_columns(right, S, K, T, r, q, price)
     out = np.empty(codes.shape[0], dtype=np.float64)
-    _core.implied_vol(cols[5], codes, *cols[:5], code, int(steps), style == "american",
+    _core.implied_vol(cols[5], codes, *cols[:5], code, _steps(steps), style == "american",
                       out, resolve_n_threads(n_threads))
     return out.reshape(shape)
 
@@ -159,6 +170,6 @@ def reprice_grid(right, S, K, T, r, q, vol, spot_moves, vol_shifts=None, *,
         np.asarray([0.0] if vol_shifts is None else vol_shifts, dtype=np.float64)).ravel())
     out = np.empty((codes.shape[0], moves.shape[0] * shifts.shape[0]), dtype=np.float64)
     _core.reprice_grid(codes, *cols, moves, shifts, vol_shift_kind == "relative",
-                       float(horizon_days) / 365.0, code, int(steps), out,
+                       float(horizon_days) / 365.0, code, _steps(steps), out,
                        resolve_n_threads(n_threads))
     return out

@@ -24,6 +24,16 @@ GROUP_TYPES = ("equity", "narrow_index", "broad_index", "high_cap_index")
 VOL_SHIFT_KINDS = ("relative", "absolute")
 PRESETS = ("finra-cpm", "house")
 DEFAULT_RULES = "finra-cpm"
+REGT_PRESETS = ("regt",)   # rules/regt.toml: the Reg T rule set (pmfast.strategy), not a RuleSet
+
+# Upper bounds that keep every run bounded in time and memory (docs/rules.md says why each).
+MAX_POINTS = 1000            # scenario_sets[k].points
+MAX_VOL_SHIFTS = 50          # entries of scenario_sets[k].vol_shifts
+MAX_SCENARIO_SETS = 20
+MAX_HORIZON_DAYS = 3660.0    # scenario_sets[k].horizon_days: ten years
+MAX_RANGE_UP = 10.0          # ranges.*.up: +1000%
+MAX_CRR_STEPS = 5000         # a 5,000-step tree prices one option in ~25 ms
+MAX_LARGEST = 1_000_000      # concentration.largest: class groups taken at the large move
 
 
 def _fail(path, message):
@@ -49,6 +59,13 @@ def _check_keys(table, allowed, path):
                   f"unknown key (expected one of {', '.join(allowed)})")
 
 
+def _regt_given(what):
+    return InputError(f"rules: {what} is the Reg T (strategy-based) rule set, not a "
+                      "portfolio-margin one: pass it to pmfast.strategy_margin(book, rules=...) "
+                      "or load it with pmfast.strategy.load_regt_rules(...); portfolio-margin "
+                      f"presets: {', '.join(PRESETS)}")
+
+
 @dataclass(frozen=True)
 class Range:
     """Range of the market move ``m``: ``down < 0 < up`` (fractions, -0.15 = -15%)."""
@@ -57,7 +74,7 @@ class Range:
 
     def validate(self, path):
         _number(self.down, f"{path}.down", low=-1.0, high=0.0, high_open=True)
-        _number(self.up, f"{path}.up", low=0.0, low_open=True)
+        _number(self.up, f"{path}.up", low=0.0, low_open=True, high=MAX_RANGE_UP)
 
     @classmethod
     def parse(cls, value, path):
@@ -92,17 +109,23 @@ class ScenarioSet:
         if not isinstance(self.name, str) or not self.name:
             _fail(f"{path}.name", "must be a non-empty string")
         if (isinstance(self.points, bool) or not isinstance(self.points, int) or self.points < 2
-                or self.points % 2):
-            _fail(f"{path}.points", f"must be an even integer >= 2, got {self.points!r}")
+                or self.points % 2 or self.points > MAX_POINTS):
+            _fail(f"{path}.points", f"must be an even integer in [2, {MAX_POINTS}], got "
+                  f"{self.points!r}")
         if not isinstance(self.include_zero, bool):
             _fail(f"{path}.include_zero", f"must be true or false, got {self.include_zero!r}")
+        if not isinstance(self.vol_shifts, (list, tuple)):
+            _fail(f"{path}.vol_shifts", f"must be an array of numbers, got {self.vol_shifts!r}")
         if not self.vol_shifts:
             _fail(f"{path}.vol_shifts", "must not be empty (use [0.0] for no shift)")
+        if len(self.vol_shifts) > MAX_VOL_SHIFTS:
+            _fail(f"{path}.vol_shifts", f"must hold at most {MAX_VOL_SHIFTS} shifts, got "
+                  f"{len(self.vol_shifts)}")
         for k, shift in enumerate(self.vol_shifts):
             _number(shift, f"{path}.vol_shifts[{k}]")
         if self.vol_shift_kind not in VOL_SHIFT_KINDS:
             _fail(f"{path}.vol_shift_kind", f"must be one of {', '.join(VOL_SHIFT_KINDS)}")
-        _number(self.horizon_days, f"{path}.horizon_days", low=0.0)
+        _number(self.horizon_days, f"{path}.horizon_days", low=0.0, high=MAX_HORIZON_DAYS)
 
     @property
     def n_moves(self):
@@ -133,8 +156,10 @@ class Concentration:
     other_move: float = 0.05
 
     def validate(self, path):
-        if isinstance(self.largest, bool) or not isinstance(self.largest, int) or self.largest < 0:
-            _fail(f"{path}.largest", f"must be an integer >= 0, got {self.largest!r}")
+        if (isinstance(self.largest, bool) or not isinstance(self.largest, int)
+                or not 0 <= self.largest <= MAX_LARGEST):
+            _fail(f"{path}.largest", f"must be an integer in [0, {MAX_LARGEST}], got "
+                  f"{self.largest!r}")
         _number(self.large_move, f"{path}.large_move", low=0.0, low_open=True, high=1.0)
         _number(self.other_move, f"{path}.other_move", low=0.0, low_open=True, high=1.0)
 
@@ -191,16 +216,23 @@ class RuleSet:
         ranges = {**DEFAULT_RANGES, **ranges}
         set_(self, "ranges", _frozen_map({gt: Range.parse(ranges[gt], f"ranges.{gt}")
                                           for gt in GROUP_TYPES}))
-        offsets = dict(self.offsets)
+        offsets = self._table(self.offsets, "offsets", "group_type -> fraction")
         for gt in offsets:
             if gt not in GROUP_TYPES:
                 _fail(f"offsets.{gt}", f"unknown group_type (expected {', '.join(GROUP_TYPES)})")
         offsets = {**DEFAULT_OFFSETS, **offsets}
         set_(self, "offsets", _frozen_map({gt: _number(offsets[gt], f"offsets.{gt}", 0.0, 1.0)
                                            for gt in GROUP_TYPES}))
+        if not isinstance(self.scenario_sets, (list, tuple)):
+            _fail("scenario_sets", "must be an array of tables ([[scenario_sets]])")
         sets = tuple(self.scenario_sets)
         if not sets:
             _fail("scenario_sets", "must hold at least one scenario set")
+        if len(sets) > MAX_SCENARIO_SETS:
+            _fail("scenario_sets", f"must hold at most {MAX_SCENARIO_SETS} sets, got {len(sets)}")
+        for k, s in enumerate(sets):
+            if not isinstance(s, (ScenarioSet, dict)):
+                _fail(f"scenario_sets[{k}]", f"must be a table, got {s!r}")
         sets = tuple(s if isinstance(s, ScenarioSet) else ScenarioSet(**s) for s in sets)
         names = [s.name for s in sets]
         for k, s in enumerate(sets):
@@ -213,20 +245,33 @@ class RuleSet:
                                                    "minimum.per_contract", low=0.0))
         if not isinstance(self.cap_long_at_market_value, bool):
             _fail("minimum.cap_long_at_market_value", "must be true or false")
+        overrides = self._table(self.overrides, "overrides", "underlying -> {down, up}")
         set_(self, "overrides", _frozen_map({str(u): Range.parse(r, f"overrides.{u}")
-                                             for u, r in dict(self.overrides).items()}))
+                                             for u, r in overrides.items()}))
         if self.concentration is not None:
             conc = self.concentration
             if isinstance(conc, dict):
+                _check_keys(conc, tuple(f.name for f in dataclasses.fields(Concentration)),
+                            "concentration")
                 conc = Concentration(**conc)
+            if not isinstance(conc, Concentration):
+                _fail("concentration", f"must be a table, got {conc!r}")
             conc.validate("concentration")
             set_(self, "concentration", conc)
-        if self.american_model not in AMERICAN_MODELS:
+        if not isinstance(self.american_model, str) or self.american_model not in AMERICAN_MODELS:
             _fail("american_model", f"must be one of {', '.join(AMERICAN_MODELS)}, got "
                   f"{self.american_model!r}")
         if (isinstance(self.crr_steps, bool) or not isinstance(self.crr_steps, int)
-                or self.crr_steps < 1):
-            _fail("crr_steps", f"must be a positive integer, got {self.crr_steps!r}")
+                or not 1 <= self.crr_steps <= MAX_CRR_STEPS):
+            _fail("crr_steps", f"must be an integer in [1, {MAX_CRR_STEPS}], got "
+                  f"{self.crr_steps!r}")
+
+    @staticmethod
+    def _table(value, path, what):
+        """``value`` as a dict (a TOML table or a mapping); anything else names the key."""
+        if not isinstance(value, (dict, types.MappingProxyType)):
+            _fail(path, f"must be a table of {what}, got {value!r}")
+        return dict(value)
 
     # -- lookups -------------------------------------------------------------------------------
     def range_for(self, group_type):
@@ -242,6 +287,8 @@ class RuleSet:
         """Build from the TOML layout (see ``rules/finra-cpm.toml``)."""
         top = ("name", "description", "american_model", "crr_steps", "ranges", "offsets",
                "minimum", "scenario_sets", "overrides", "concentration")
+        if isinstance(data, dict) and "pairing" in data and "naked" in data:
+            raise _regt_given(repr(name))
         _check_keys(data, top, "")
         kwargs = {"name": data.get("name", name), "description": data.get("description", "")}
         for key in ("american_model", "crr_steps", "ranges", "offsets", "overrides"):
@@ -261,9 +308,7 @@ class RuleSet:
             allowed = tuple(f.name for f in dataclasses.fields(ScenarioSet))
             for k, s in enumerate(sets):
                 _check_keys(s, allowed, f"scenario_sets[{k}]")
-            kwargs["scenario_sets"] = tuple(
-                ScenarioSet(**{**s, "vol_shifts": tuple(s.get("vol_shifts", (0.0,)))})
-                for s in sets)
+            kwargs["scenario_sets"] = tuple(ScenarioSet(**s) for s in sets)
         if "concentration" in data:
             conc = data["concentration"]
             _check_keys(conc, tuple(f.name for f in dataclasses.fields(Concentration)),
@@ -275,13 +320,23 @@ class RuleSet:
     def from_toml(cls, path):
         path = pathlib.Path(path)
         try:
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(f"rules: {str(path)!r} is not a valid path (not Unicode text)") \
+                from None
+        if path.is_dir():
+            raise InputError(f"rules: {str(path)!r} is a folder, not a rule file (presets: "
+                             f"{', '.join(PRESETS)}; or give a .toml path)")
+        try:
             with open(path, "rb") as handle:
                 data = tomllib.load(handle)
         except FileNotFoundError:
             raise InputError(f"rules: file {str(path)!r} does not exist (presets: "
                              f"{', '.join(PRESETS)})") from None
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"rules: {str(path)!r} is not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise InputError(f"rules: cannot read {str(path)!r}: {exc}") from None
         return cls.from_dict(data, name=path.stem)
 
     @classmethod
@@ -302,6 +357,8 @@ class RuleSet:
             return rules
         if isinstance(rules, str) and rules in PRESETS:
             return cls.preset(rules)
+        if isinstance(rules, str) and rules in REGT_PRESETS:
+            raise _regt_given(repr(rules))
         if isinstance(rules, (str, pathlib.Path)):
             return cls.from_toml(rules)
         raise InputError(f"rules: expected a preset name, a .toml path or a pmfast.RuleSet; got "

@@ -145,13 +145,17 @@ class TableChecker:
             bad_np = bad.to_numpy(zero_copy_only=False).astype(bool)
             self.flag(column, "not a number", bad_np)
             self._not_number[column] = bad_np
-            col = pc.if_else(good, col, pa.scalar(None, col.type))
+            # the pattern allows padding (" 100", a fixed-width export); the cast does not
+            col = pc.utf8_trim_whitespace(pc.if_else(good, col, pa.scalar(None, col.type)))
         elif pa.types.is_boolean(col.type) or not (pa.types.is_integer(col.type)
                                                     or pa.types.is_floating(col.type)
                                                     or pa.types.is_decimal(col.type)
                                                     or pa.types.is_null(col.type)):
             raise fatal(self.name, column, f"must be numeric, got {col.type}")
-        values = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        # integers beyond 2**53 (a uint64 quantity) round to the nearest double, as any float
+        # column would hold them, rather than fail the whole cast
+        values = col.cast(pa.float64(), safe=not pa.types.is_integer(col.type)).to_numpy(
+            zero_copy_only=False)
         values = np.asarray(values, dtype=np.float64)
         if default is not None:
             values = np.where(np.isnan(values), default, values)

@@ -109,6 +109,9 @@ def _series(rng, und, n_series):
             "iv": iv, "start": start, "n_exp": n_exp, "n_strike": n_strike}
 
 
+MAX_ACCOUNTS = 100_000_000   # 100x the overnight book; 2**64 asked for 101 GiB at once
+
+
 def generate(accounts=1000, seed=0, *, positions=None, underlyings=None, series=None,
              as_of="2026-11-20", rate=0.045, as_book=False, history_days=None):
     """Generate a realistic synthetic book.
@@ -142,8 +145,10 @@ def generate(accounts=1000, seed=0, *, positions=None, underlyings=None, series=
     >>> sorted(tables)
     ['instruments', 'positions', 'product_groups', 'underlyings']
     """
-    if isinstance(accounts, bool) or not isinstance(accounts, (int, np.integer)) or accounts < 1:
-        raise InputError(f"accounts must be a positive integer, got {accounts!r}")
+    if isinstance(accounts, bool) or not isinstance(accounts, (int, np.integer)) \
+            or not 1 <= accounts <= MAX_ACCOUNTS:
+        raise InputError(f"accounts must be an integer in [1, {MAX_ACCOUNTS:,}], got "
+                         f"{accounts!r}")
     if history_days is not None and as_book:
         raise InputError("history_days returns the history as tables: build the Book from "
                          "the tables (as_book=False)")

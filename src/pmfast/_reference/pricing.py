@@ -193,7 +193,10 @@ def _bjs(right, S, K, T, r, q, vol, model2002):
     intrinsic = np.maximum(cS - cK, 0.0)
     zero_vol = np.maximum(zero_vol_value(1.0, cS, cK, T, cr, cq, True), european)
     formula = (T > 0) & (cS > 0) & (cK > 0) & (cq > 0) & (vol * np.sqrt(T) >= _TINY_SD)
-    out = np.where(cq <= 0, european, zero_vol)
+    # q <= 0: never exercised early when r >= 0; with r < 0 the European value can fall below
+    # intrinsic and is floored there (american_bjs.cpp)
+    no_yield = np.where(cr >= 0, european, np.minimum(np.maximum(european, intrinsic), cS))
+    out = np.where(cq <= 0, no_yield, zero_vol)
     out = np.where(cK <= 0, np.where(cq >= 0, cS, cS * np.exp(-cq * T)), out)
     out = np.where(cS <= 0, 0.0, out)
     out = np.where(T <= 0, intrinsic, out)

@@ -7,13 +7,15 @@ from ``pmfast/rules/regt.toml``. See ``docs/strategy-margin.md``.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from pmfast._threads import resolve_n_threads
 from pmfast.errors import InputError
 from pmfast.stages import stage, staged
 from pmfast.strategy.engine import GroupedLegs, run_core
-from pmfast.strategy.legs import LegColumns, legs_from_frame
+from pmfast.strategy.legs import KIND_CALL, KIND_PUT, LegColumns, legs_from_frame
 from pmfast.strategy.result import StrategyResult
 from pmfast.strategy.rules import RegtRules, load_regt_rules
 
@@ -33,6 +35,30 @@ def _to_legs(book, as_of):
     if as_of is None:
         raise InputError("strategy_margin: pass a pmfast.Book, or a flat legs table with as_of")
     return legs_from_frame(book, as_of)
+
+
+def _reject_fractional_contracts(legs, rejected, errors):
+    """Under errors="collect": accounts holding a fraction of an option contract are rejected
+    (their legs zeroed, a reason row added) instead of failing the whole batch."""
+    is_option = (legs.kind == KIND_CALL) | (legs.kind == KIND_PUT)
+    bad = is_option & (legs.quantity != np.round(legs.quantity))
+    if not bad.any():
+        return legs, rejected, errors
+    import pandas as pd
+    rows = np.flatnonzero(bad)
+    rejected = (np.zeros(len(legs.account_ids), dtype=bool) if rejected is None
+                else np.array(rejected, dtype=bool, copy=True))
+    rejected[legs.account[rows]] = True
+    reasons = pd.DataFrame({
+        "account": legs.account_ids[legs.account[rows]].astype(str).astype(object),
+        "table": "positions", "column": "quantity",
+        "reason": [f"an option position must be a whole number of contracts for Reg T "
+                   f"(instrument {legs.instrument_ids[legs.instrument[i]]!r} holds "
+                   f"{legs.quantity[i]:g})" for i in rows]})
+    errors = reasons if errors is None or not len(errors) else \
+        pd.concat([errors, reasons], ignore_index=True)
+    quantity = np.where(rejected[legs.account], 0.0, legs.quantity)
+    return dataclasses.replace(legs, quantity=quantity), rejected, errors
 
 
 def strategy_margin(book, rules="regt", n_threads=None, method="optimal", as_of=None,
@@ -59,7 +85,8 @@ def strategy_margin(book, rules="regt", n_threads=None, method="optimal", as_of=
         valued); default: resolved under the ``finra-cpm`` rule set's model.
     errors : {"raise", "collect"}, optional
         With a Book: as :func:`pmfast.portfolio_margin` (default: the Book's mode). Under
-        ``"collect"`` the accounts holding an option the market cannot value are rejected.
+        ``"collect"`` the accounts holding an option the market cannot value, or a fraction of
+        an option contract, are rejected.
 
     Returns
     -------
@@ -85,9 +112,17 @@ def strategy_margin(book, rules="regt", n_threads=None, method="optimal", as_of=
     with stage("regt_legs"):
         if _is_book(book):   # market rejections too, as portfolio margin (pmfast.market)
             from pmfast.strategy.book_adapter import book_legs
+            from pmfast.portfolio import error_mode
             legs, rejected, book_errors = book_legs(book, market, errors, n_threads)
+            mode = error_mode(book, errors)
         else:
             legs = _to_legs(book, as_of)
+            if errors not in (None, "raise", "collect"):
+                raise InputError(f"errors must be 'raise' or 'collect'; got {errors!r}")
+            mode = errors or "raise"
+        if mode == "collect":   # a fraction of a contract costs its account, not the batch
+            legs, rejected, book_errors = _reject_fractional_contracts(legs, rejected,
+                                                                       book_errors)
     grouped = staged("regt_group", GroupedLegs, legs, rules, n_threads)
     core = staged("regt_core", run_core, grouped, rules, method, n_threads, emit_rows=False)
     return staged("regt_results", StrategyResult, legs, grouped, core, rules, method,

@@ -82,6 +82,8 @@ def core_params(rules, method):
         "reverse_conversion_strike_rate": h.reverse_conversion_strike_rate,
         "enabled": enabled,
         "max_nodes": rules.pairing.max_nodes,
+        "max_work": rules.pairing.max_work,
+        "max_templates": rules.pairing.max_templates,
         "method": METHODS[method],
     }
 

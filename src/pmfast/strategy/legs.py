@@ -80,7 +80,10 @@ def legs_from_frame(frame, as_of, table="legs"):
     instrument) are summed.
     """
     if not isinstance(frame, pd.DataFrame):
-        frame = pd.DataFrame(frame)
+        try:
+            frame = pd.DataFrame(frame)
+        except (TypeError, ValueError) as exc:   # UnicodeEncodeError: a lone surrogate
+            raise InputError(f"{table}: cannot build a table: {exc}") from None
     missing = [c for c in FRAME_COLUMNS if c not in frame.columns]
     if missing:
         raise InputError(f"{table}: missing required column {missing[0]!r}")

@@ -36,6 +36,10 @@ def account_table(legs, grouped, core, rules):
     proven = np.ones(n, dtype=bool)
     not_proven = core["proven"] != 3
     proven[ga[not_proven]] = False
+    # how far above the optimum the reported requirement can be (0 when proven; NaN under
+    # greedy, which computes no bound)
+    gap_i = _per_account(ga, core["gap_initial"], n)
+    gap_m = _per_account(ga, core["gap_maintenance"], n)
     return pd.DataFrame({
         "account": legs.account_ids.astype(str),
         "initial": gross_i - proceeds,
@@ -49,6 +53,8 @@ def account_table(legs, grouped, core, rules):
         "minimum_equity": np.where(margined, rules.account.minimum_equity, 0.0),
         "unmargined_positions": unmargined.astype(np.int64),
         "pairing_optimal": proven,
+        "pairing_gap_initial": gap_i,
+        "pairing_gap_maintenance": gap_m,
     })
 
 
@@ -128,7 +134,10 @@ class StrategyResult:
         ``short_option_proceeds``, ``long_option_value``, ``long_stock_value``,
         ``short_stock_value``, ``minimum_equity`` (the $2,000 to carry margin positions, reported
         not added), ``unmargined_positions`` (futures and future options, outside Reg T) and
-        ``pairing_optimal`` (False only if a branch-and-bound node budget ran out).
+        ``pairing_optimal`` (True when the pairing is proven optimal; False under
+        ``method="greedy"`` or when the rule set's pairing budget ran out), and
+        ``pairing_gap_initial`` / ``pairing_gap_maintenance`` (the most the gross requirement
+        can exceed the optimum: 0 when proven, NaN under greedy).
     strategies : pandas.DataFrame
         The decomposition chosen, one row per (basis, strategy, legs): ``account``,
         ``underlying``, ``basis`` (initial|maintenance), ``strategy``, ``legs`` (signed ratio

@@ -69,6 +69,8 @@ class HedgeRules:
 class PairingRules:
     strategies: tuple
     max_nodes: int
+    max_work: int
+    max_templates: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,8 +179,13 @@ def parse_regt_rules(data, source="regt rules"):
     pairing = PairingRules(
         strategies=tuple(strategies),
         max_nodes=_integer(source, "pairing.max_nodes", pairing_table.get("max_nodes"), 1,
-                           10**12))
-    unknown = sorted(set(pairing_table) - {"strategies", "max_nodes"})
+                           10**12),
+        max_work=_integer(source, "pairing.max_work", pairing_table.get("max_work"), 1,
+                          10**15),
+        max_templates=_integer(source, "pairing.max_templates",
+                               pairing_table.get("max_templates"), 1, 10**9))
+    unknown = sorted(set(pairing_table) - {"strategies", "max_nodes", "max_work",
+                                           "max_templates"})
     if unknown:
         raise InputError(f"{source}: unknown key pairing.{unknown[0]}")
     return RegtRules(name=name, description=str(data.get("description", "")), account=account,
@@ -189,6 +196,11 @@ def load_regt_rules(rules="regt"):
     """A :class:`RegtRules` from a preset name, a TOML path or an existing rule set."""
     if isinstance(rules, RegtRules):
         return rules
+    try:
+        str(rules).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"rules: {str(rules)!r} is not a valid name or path (not Unicode "
+                         "text)") from None
     if isinstance(rules, str) and not rules.endswith(".toml") and "/" not in rules:
         path = PRESET_DIR / f"{rules}.toml"
         if not path.is_file():
@@ -203,9 +215,11 @@ def load_regt_rules(rules="regt"):
         raise InputError(f"rules must be a preset name, a .toml path or a RegtRules, got "
                          f"{type(rules).__name__}")
     try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path.name}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"rules: cannot read {str(path)!r}: {exc}") from None
     return parse_regt_rules(data, source=path.name)
 
 

@@ -10,6 +10,8 @@ namespace pmfast {
 
 double bjs1993_value(double right, double S, double K, double T, double r, double q, double vol);
 double bjs2002_value(double right, double S, double K, double T, double r, double q, double vol);
+// Largest tree accepted (n + 1 nodes must fit an int; two buffers of 80 MB at the cap).
+constexpr int kMaxCrrSteps = 10000000;
 // Cox-Ross-Rubinstein tree (Hull's parameterisation); american = false gives the European tree.
 double crr_value(double right, double S, double K, double T, double r, double q, double vol,
                  int steps, bool american);

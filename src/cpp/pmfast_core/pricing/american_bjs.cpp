@@ -6,7 +6,9 @@
 // Numerics. Terms like alpha S^beta and (I/S)^kappa N(d) overflow or underflow separately at
 // small volatility (kappa = 2b/vol^2 + ...) while their product stays finite, so every product
 // is formed in log space. Exact limits are handled before the formula: T = 0 (intrinsic),
-// S = 0 or K = 0, a call with q <= 0 (never exercised early: the European value), and
+// S = 0 or K = 0, a call with q <= 0 and r >= 0 (never exercised early: the European value;
+// with r < 0 paying the strike later costs more, so a deep in-the-money call is exercised and
+// the value is floored at intrinsic), and
 // vol sqrt(T) below kTinySd (the deterministic zero-volatility value). The result is floored at
 // max(intrinsic, European), which the approximations may otherwise undershoot slightly.
 #include <algorithm>
@@ -161,8 +163,11 @@ double bjs_call(bool model2002, double S, double K, double T, double r, double q
   if (T <= 0.0) return intrinsic;
   if (S <= 0.0) return 0.0;
   if (K <= 0.0) return q >= 0.0 ? S : S * std::exp(-q * T);  // exercise now, or hold the asset
-  if (q <= 0.0) return bsm_value(1.0, S, K, T, r, q, vol);   // never exercised early
   const double european = bsm_value(1.0, S, K, T, r, q, vol);
+  if (q <= 0.0 && r >= 0.0) return european;  // never exercised early
+  // q <= 0 with r < 0: beta is not real (the approximation does not apply); the European
+  // value may fall below intrinsic, and exercising is then worth more
+  if (q <= 0.0) return std::fmin(std::fmax(european, intrinsic), S);
   // At vol sqrt(T) < 1e-7 only an at-the-forward option has time value (~0.4 S vol sqrt(T)),
   // which the European value carries; the early-exercise part is the deterministic one.
   if (vol * std::sqrt(T) < kTinySd)

@@ -7,10 +7,12 @@
 // (S u^{2j-n} u = S u^{2j-(n-1)}), so no pow() is evaluated inside the tree.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "pmfast_core/pricing/american.hpp"
 #include "pmfast_core/common/errors.hpp"
+#include "pmfast_core/common/interrupt.hpp"
 #include "pmfast_core/pricing/european.hpp"
 
 namespace pmfast {
@@ -20,6 +22,8 @@ double crr_value(double right, double S, double K, double T, double r, double q,
   const double intrinsic = std::max(right * (S - K), 0.0);
   if (T <= 0.0) return intrinsic;
   if (steps < 1) throw InputError("steps must be >= 1");
+  // n + 1 nodes must fit an int and the two buffers memory (80 MB each at the cap)
+  if (steps > kMaxCrrSteps) throw InputError("steps must be <= 10,000,000");
   const double dt = T / steps;
   const double u = std::exp(vol * std::sqrt(dt));
   const double d = 1.0 / u;
@@ -47,8 +51,13 @@ double crr_value(double right, double S, double K, double T, double r, double q,
   spot[0] = S * std::exp(-vol * std::sqrt(dt) * n);
   for (int j = 1; j <= n; ++j) spot[j] = spot[j - 1] * u2;
   for (int j = 0; j <= n; ++j) value[j] = std::max(right * (spot[j] - K), 0.0);
+  // One option's tree can run for hours (steps^2 / 2 nodes): Ctrl-C is checked every
+  // ~kInterruptNodes nodes (a few milliseconds), i.e. every kInterruptNodes / steps levels.
+  constexpr int64_t kInterruptNodes = int64_t{1} << 22;
+  const int interrupt_rows = static_cast<int>(std::max<int64_t>(1, kInterruptNodes / (n + 1)));
   if (american) {
     for (int step = n - 1; step >= 0; --step) {
+      if (step % interrupt_rows == 0) check_interrupt();
 #pragma omp simd
       for (int j = 0; j <= step; ++j) {
         spot[j] *= u;
@@ -59,6 +68,7 @@ double crr_value(double right, double S, double K, double T, double r, double q,
     }
   } else {
     for (int step = n - 1; step >= 0; --step) {
+      if (step % interrupt_rows == 0) check_interrupt();
 #pragma omp simd
       for (int j = 0; j <= step; ++j) value[j] = pu * value[j + 1] + pd * value[j];
     }

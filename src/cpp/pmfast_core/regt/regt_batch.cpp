@@ -56,18 +56,29 @@ struct GroupSolver {
   TemplateScratch scratch;
   std::vector<double> x, used;
 
-  // Pairs one basis of group g, appends its rows, returns (gross requirement, proven).
-  std::pair<double, bool> solve(int64_t g, int64_t begin, int64_t end, const GroupRates& r,
+  struct Solved {
+    double gross;  // requirement before proceeds
+    bool proven;   // optimality proven
+    double gap;    // gross - a lower bound on the optimal gross (NaN: greedy, no bound)
+  };
+
+  // Pairs one basis of group g and appends its rows.
+  Solved solve(int64_t g, int64_t begin, int64_t end, const GroupRates& r,
                                 int basis, int8_t basis_code, RegtRows& rows) {
     build_items(legs, begin, end, r, params, basis, items);
-    build_columns(items, r, params, basis, scratch, columns);
-    bool proven = true;
-    if (columns.empty())
+    const bool complete = build_columns(items, r, params, basis, scratch, columns);
+    PackResult res{params.method != 1, params.method == 1 ? NAN : 0.0};
+    if (columns.empty()) {
       x.clear();
-    else if (params.method == 1)
+    } else if (params.method == 1) {
       greedy_packing(items, columns, ws, x);
-    else
-      proven = solve_packing(items, columns, params.max_nodes, ws, x);
+    } else {
+      int64_t work = 0;
+      res = solve_packing(items, columns, PackLimits{params.max_nodes, params.max_work}, ws, x,
+                          work);
+    }
+    // a cut library: the pairing is feasible but nothing bounds the templates left out
+    if (!complete) res = PackResult{false, NAN};
 
     double gross = 0.0;
     used.assign(items.size(), 0.0);
@@ -107,7 +118,7 @@ struct GroupSolver {
         rows.push(g, basis_code, static_cast<int8_t>(standalone_strategy(it)), leg, ratio, left,
                 req);
     }
-    return {gross, proven};
+    return {gross, res.proven, res.gap};
   }
 };
 
@@ -141,6 +152,8 @@ void regt_margin(const RegtLegs& legs, const RegtGroups& groups, const RegtParam
   out.gross_initial.assign(G, 0.0);
   out.gross_maintenance.assign(G, 0.0);
   out.proven.assign(G, 0);
+  out.gap_initial.assign(G, 0.0);
+  out.gap_maintenance.assign(G, 0.0);
   const int64_t n_blocks = (G + kGroupGrain - 1) / kGroupGrain;
   out.blocks.assign(n_blocks, RegtRows{});
   auto& blocks = out.blocks;
@@ -158,14 +171,17 @@ void regt_margin(const RegtLegs& legs, const RegtGroups& groups, const RegtParam
       const GroupRates r = group_rates(groups, g);
       if (!has_stock) {  // option-only strategies cost the same on both bases
         const auto res = solver.solve(g, lb, le, r, kBasisInitial, kBasisBoth, rows);
-        out.gross_initial[g] = out.gross_maintenance[g] = res.first;
-        out.proven[g] = res.second ? 3 : 0;
+        out.gross_initial[g] = out.gross_maintenance[g] = res.gross;
+        out.gap_initial[g] = out.gap_maintenance[g] = res.gap;
+        out.proven[g] = res.proven ? 3 : 0;
       } else {
         const auto ini = solver.solve(g, lb, le, r, kBasisInitial, kBasisInitial, rows);
         const auto mnt = solver.solve(g, lb, le, r, kBasisMaintenance, kBasisMaintenance, rows);
-        out.gross_initial[g] = ini.first;
-        out.gross_maintenance[g] = mnt.first;
-        out.proven[g] = (ini.second ? 1 : 0) | (mnt.second ? 2 : 0);
+        out.gross_initial[g] = ini.gross;
+        out.gross_maintenance[g] = mnt.gross;
+        out.gap_initial[g] = ini.gap;
+        out.gap_maintenance[g] = mnt.gap;
+        out.proven[g] = (ini.proven ? 1 : 0) | (mnt.proven ? 2 : 0);
       }
     }
   });

@@ -1,7 +1,7 @@
 // Exact solution of the per-group packing program by LP-based branch and bound.
 //
 // Why this is exact (docs/strategy-margin.md has the long form): every node's LP relaxation
-// (a dense primal simplex; the origin is always feasible because all coefficients and
+// (a revised primal simplex, regt_lp.cpp; the origin is always feasible because all coefficients and
 // capacities are >= 0) bounds the best integer saving below that node from above. A node is
 // discarded only when that bound cannot beat the incumbent by more than a tolerance of 1e-7 of
 // the largest per-unit saving, and an integral LP optimum is accepted only after re-checking
@@ -9,11 +9,19 @@
 // the search visits every region that could hold a better solution.
 // The problem is first split into connected components (items linked by some template), which
 // are independent.
+// Budget: the work (flops of the simplex, a deterministic stand-in for time, so results do not
+// depend on machine load or n_threads) is capped per group and basis by the rule set's
+// pairing.max_work; when it runs out the best solution found is returned with its gap to the
+// best bound of the nodes left open (proven = false).
 #include "pmfast_core/regt/regt_packing.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <unordered_map>
+
+#include "pmfast_core/common/interrupt.hpp"
+#include "pmfast_core/regt/regt_lp.hpp"
 
 namespace pmfast {
 
@@ -22,8 +30,6 @@ namespace {
 constexpr double kNoBound = 1e300;
 constexpr double kIntTol = 1e-6;   // distance to an integer that counts as integral
 constexpr double kFitTol = 1e-9;   // slack allowed when testing that units fit
-constexpr double kCostTol = 1e-10; // reduced-cost tolerance (objective normalised to max 1)
-constexpr double kPivTol = 1e-9;   // smallest pivot element
 
 int find_root(std::vector<int>& parent, int i) {
   while (parent[i] != i) {
@@ -33,34 +39,37 @@ int find_root(std::vector<int>& parent, int i) {
   return i;
 }
 
-// A dense component: m rows x n columns (row-major A), capacities b, savings s.
-struct Dense {
-  int m, n;
-  const double* A;
+// One component: m rows x n template columns (sparse, <= 4 entries each), capacities b,
+// savings s.
+struct Comp {
+  const SparseCols& A;
   const double* b;
   const double* s;
   const char* hyper;  // column has 3+ legs (branch on these first)
-  double a(int r, int t) const { return A[static_cast<size_t>(r) * n + t]; }
+  int m() const { return A.m; }
+  int n() const { return A.n; }
+  template <class F>
+  void entries(int t, F&& f) const {
+    for (int k = 4 * t; k < 4 * t + 4; ++k)
+      if (A.row[k] >= 0) f(A.row[k], A.val[k]);
+  }
 };
 
 // Units of column t that fit in resid.
-double fit(const Dense& P, int t, const double* resid) {
+double fit(const Comp& P, int t, const double* resid) {
   double k = kNoBound;
-  for (int r = 0; r < P.m; ++r) {
-    const double a = P.a(r, t);
-    if (a > 0.0) k = std::min(k, std::floor((resid[r] + kFitTol) / a));
-  }
+  P.entries(t, [&](int r, double a) { k = std::min(k, std::floor((resid[r] + kFitTol) / a)); });
   return std::max(k, 0.0);
 }
 
-void take(const Dense& P, int t, double k, double* x, double* resid) {
+void take(const Comp& P, int t, double k, double* x, double* resid) {
   x[t] += k;
-  for (int r = 0; r < P.m; ++r) resid[r] -= k * P.a(r, t);
+  P.entries(t, [&](int r, double a) { resid[r] -= k * a; });
 }
 
 // Fill x greedily in `order` within resid and the upper bounds hi (nullptr: none).
-void greedy_fill(const Dense& P, const int* order, const double* hi, double* x, double* resid) {
-  for (int i = 0; i < P.n; ++i) {
+void greedy_fill(const Comp& P, const int* order, const double* hi, double* x, double* resid) {
+  for (int i = 0; i < P.n(); ++i) {
     const int t = order[i];
     double k = fit(P, t, resid);
     if (hi) k = std::min(k, hi[t] - x[t]);
@@ -68,94 +77,44 @@ void greedy_fill(const Dense& P, const int* order, const double* hi, double* x, 
   }
 }
 
-double objective(const Dense& P, const double* x) {
+double objective(const Comp& P, const double* x) {
   double v = 0.0;
-  for (int t = 0; t < P.n; ++t) v += P.s[t] * x[t];
+  for (int t = 0; t < P.n(); ++t) v += P.s[t] * x[t];
   return v;
 }
 
-// maximise c.y subject to A y <= b (m rows), y_t <= u_t for the listed extra bounds, y >= 0,
-// with b >= 0 and u >= 0 so the slack basis is feasible. Dense tableau, Dantzig pricing with a
-// switch to Bland's rule after a run of degenerate pivots (no cycling). Returns false only if
-// the iteration limit is hit.
-bool lp_max(const Dense& P, const double* b, const double* c, const std::vector<int>& extra_col,
-            const std::vector<double>& extra_u, PackingWorkspace& ws, double* y, double& value) {
-  const int m = P.m, n = P.n;
-  const int R = m + static_cast<int>(extra_col.size());
-  const int C = n + R + 1;  // structurals, slacks, rhs
-  auto& T = ws.tableau;
-  T.assign(static_cast<size_t>(R + 1) * C, 0.0);
-  auto at = [&](int r, int j) -> double& { return T[static_cast<size_t>(r) * C + j]; };
-  ws.basis.resize(R);
-  for (int r = 0; r < m; ++r) {
-    for (int t = 0; t < n; ++t) at(r, t) = P.a(r, t);
-    at(r, n + r) = 1.0;
-    at(r, C - 1) = std::max(b[r], 0.0);
-    ws.basis[r] = n + r;
-  }
-  for (int e = 0; e < static_cast<int>(extra_col.size()); ++e) {
-    const int r = m + e;
-    at(r, extra_col[e]) = 1.0;
-    at(r, n + r) = 1.0;
-    at(r, C - 1) = std::max(extra_u[e], 0.0);
-    ws.basis[r] = n + r;
-  }
-  for (int t = 0; t < n; ++t) at(R, t) = -c[t];
-
-  bool bland = false;
-  int degenerate = 0;
-  const int max_iter = 1000 + 50 * (R + C);
-  for (int iter = 0; iter < max_iter; ++iter) {
-    int e = -1;
-    double best = -kCostTol;
-    for (int j = 0; j < C - 1; ++j) {
-      if (at(R, j) < best) {
-        e = j;
-        if (bland) break;
-        best = at(R, j);
-      }
-    }
-    if (e < 0) {
-      std::fill(y, y + n, 0.0);
-      for (int r = 0; r < R; ++r)
-        if (ws.basis[r] < n) y[ws.basis[r]] = at(r, C - 1);
-      value = at(R, C - 1);
-      return true;
-    }
-    int leave = -1;
-    double ratio = kNoBound;
-    for (int r = 0; r < R; ++r) {
-      const double a = at(r, e);
-      if (a <= kPivTol) continue;
-      const double q = at(r, C - 1) / a;
-      if (leave < 0 || q < ratio - 1e-12 * (1.0 + ratio) ||
-          (q <= ratio + 1e-12 * (1.0 + ratio) && ws.basis[r] < ws.basis[leave])) {
-        leave = r;
-        ratio = std::min(q, ratio);
-      }
-    }
-    if (leave < 0) return false;  // unbounded: impossible for packing columns with a > 0
-    degenerate = ratio <= 1e-12 ? degenerate + 1 : 0;
-    if (degenerate > 20) bland = true;
-    const double pivot = at(leave, e);
-    for (int j = 0; j < C; ++j) at(leave, j) /= pivot;
-    for (int r = 0; r <= R; ++r) {
-      if (r == leave) continue;
-      const double f = at(r, e);
-      if (f == 0.0) continue;
-      for (int j = 0; j < C; ++j) at(r, j) -= f * at(leave, j);
-      at(r, e) = 0.0;
-    }
-    for (int r = 0; r < R; ++r)  // keep the basis primal feasible against round-off
-      if (at(r, C - 1) < 0.0) at(r, C - 1) = 0.0;
-    ws.basis[leave] = e;
-  }
-  return false;
+// resid = b - A x; false if some row is over capacity.
+bool residual(const Comp& P, const double* x, double* resid) {
+  std::copy(P.b, P.b + P.m(), resid);
+  for (int t = 0; t < P.n(); ++t)
+    if (x[t] != 0.0) P.entries(t, [&](int r, double a) { resid[r] -= a * x[t]; });
+  for (int r = 0; r < P.m(); ++r)
+    if (resid[r] < -kFitTol) return false;
+  return true;
 }
 
-// Branch and bound on one dense component. x (length n) receives the best solution.
-bool branch_and_bound(const Dense& P, int64_t max_nodes, PackingWorkspace& ws, double* x) {
-  const int n = P.n, m = P.m;
+// A bound on the saving needing no LP (used when the budget ends before the root LP does):
+// each unit of column t uses a_it of each of its |t| rows, so s_t x_t is at most
+// sum_i (s_t / (|t| a_it)) a_it x_t and the total at most sum_i b_i max_t s_t / (|t| a_it).
+double trivial_bound(const Comp& P, std::vector<double>& per_row) {
+  per_row.assign(P.m(), 0.0);
+  for (int t = 0; t < P.n(); ++t) {
+    int legs = 0;
+    P.entries(t, [&](int, double) { ++legs; });
+    P.entries(t, [&](int r, double a) {
+      per_row[r] = std::max(per_row[r], P.s[t] / (legs * a));
+    });
+  }
+  double v = 0.0;
+  for (int r = 0; r < P.m(); ++r) v += P.b[r] * per_row[r];
+  return v;
+}
+
+// Branch and bound on one component. x (length n) receives the best solution; returns the
+// solution's gap to the best bound on the saving (0 when proven optimal).
+PackResult branch_and_bound(const Comp& P, const PackLimits& lim, PackingWorkspace& ws,
+                            double* x, int64_t& work) {
+  const int n = P.n(), m = P.m();
   double smax = 0.0;
   for (int t = 0; t < n; ++t) smax = std::max(smax, P.s[t]);
   const double tol = 1e-7 * smax;
@@ -175,12 +134,12 @@ bool branch_and_bound(const Dense& P, int64_t max_nodes, PackingWorkspace& ws, d
   greedy_fill(P, ws.order.data(), nullptr, ws.best.data(), ws.resid.data());
   double incumbent = objective(P, ws.best.data());
 
-  // node stack: lo[n], hi[n] per node
+  // node stack: lo[n], hi[n] per node, and the LP bound of the node's parent
   auto& stack = ws.bounds;
-  stack.clear();
-  stack.resize(2 * n);
-  std::fill(stack.begin(), stack.begin() + n, 0.0);
+  auto& stack_bound = ws.stack_bound;
+  stack.assign(2 * n, 0.0);
   std::fill(stack.begin() + n, stack.end(), kNoBound);
+  stack_bound.assign(1, trivial_bound(P, ws.resid));
 
   auto &lo = ws.lo, &hi = ws.hi, &y = ws.y, &xf = ws.xf, &bnode = ws.bnode;
   auto &extra_u = ws.extra_u;
@@ -192,25 +151,31 @@ bool branch_and_bound(const Dense& P, int64_t max_nodes, PackingWorkspace& ws, d
   bnode.resize(m);
   int64_t nodes = 0;
   bool proven = true;
+  double open_bound = -kNoBound;  // best bound of nodes left unexplored
+  auto stop = [&](double node_bound) {  // budget gone: every open node stays a bound
+    proven = false;
+    open_bound = std::max(open_bound, node_bound);
+    for (double v : stack_bound) open_bound = std::max(open_bound, v);
+    stack.clear();
+    stack_bound.clear();
+  };
   while (!stack.empty()) {
-    if (++nodes > max_nodes) {
-      proven = false;
+    const size_t top = stack.size() - 2 * n;
+    const double parent_bound = stack_bound.back();
+    if (++nodes > lim.max_nodes || work > lim.work_limit) {
+      stop(-kNoBound);
       break;
     }
-    const size_t top = stack.size() - 2 * n;
     std::copy(stack.begin() + top, stack.begin() + top + n, lo.begin());
     std::copy(stack.begin() + top + n, stack.end(), hi.begin());
     stack.resize(top);
+    stack_bound.pop_back();
+    if (parent_bound <= incumbent + tol) continue;
 
     // shift to y = x - lo and check the node is feasible
+    if (!residual(P, lo.data(), bnode.data())) continue;
+    for (int r = 0; r < m; ++r) bnode[r] = std::max(bnode[r], 0.0);
     bool feasible = true;
-    for (int r = 0; r < m; ++r) {
-      double v = P.b[r];
-      for (int t = 0; t < n; ++t) v -= P.a(r, t) * lo[t];
-      if (v < -kFitTol) feasible = false;
-      bnode[r] = std::max(v, 0.0);
-    }
-    if (!feasible) continue;
     extra_col.clear();
     extra_u.clear();
     for (int t = 0; t < n; ++t) {
@@ -225,11 +190,18 @@ bool branch_and_bound(const Dense& P, int64_t max_nodes, PackingWorkspace& ws, d
     }
     if (!feasible) continue;
     double lp_value;
-    if (!lp_max(P, bnode.data(), c.data(), extra_col, extra_u, ws, y.data(), lp_value)) {
-      proven = false;  // never seen; keep searching the rest but do not claim optimality
+    const LpStatus st = lp_max(P.A, bnode.data(), c.data(), extra_col, extra_u, ws.lp, y.data(),
+                               lp_value, work, lim.work_limit);
+    if (st == LpStatus::budget) {
+      stop(parent_bound);
+      break;
+    }
+    if (st == LpStatus::failed) {  // never seen; keep the parent's bound, do not claim optimality
+      proven = false;
+      open_bound = std::max(open_bound, parent_bound);
       continue;
     }
-    const double bound = objective(P, lo.data()) + smax * lp_value;
+    const double bound = std::min(parent_bound, objective(P, lo.data()) + smax * lp_value);
     if (bound <= incumbent + tol) continue;
 
     // Branch on a multi-leg template first: once those are integral the two-leg part is a
@@ -249,13 +221,8 @@ bool branch_and_bound(const Dense& P, int64_t max_nodes, PackingWorkspace& ws, d
     }
     // heuristic: round the LP point down (feasible: A >= 0), then fill greedily
     for (int t = 0; t < n; ++t) xf[t] = lo[t] + std::floor(y[t] + kIntTol);
-    ws.resid.assign(P.b, P.b + m);
-    bool fits = true;
-    for (int r = 0; r < m; ++r) {
-      for (int t = 0; t < n; ++t) ws.resid[r] -= P.a(r, t) * xf[t];
-      if (ws.resid[r] < -kFitTol) fits = false;
-    }
-    if (fits) {
+    ws.resid.resize(m);
+    if (residual(P, xf.data(), ws.resid.data())) {
       greedy_fill(P, ws.order.data(), hi.data(), xf.data(), ws.resid.data());
       const double v = objective(P, xf.data());
       if (v > incumbent + 1e-12 * smax) {
@@ -274,16 +241,19 @@ bool branch_and_bound(const Dense& P, int64_t max_nodes, PackingWorkspace& ws, d
     std::copy(lo.begin(), lo.end(), stack.begin() + base + 2 * n);
     std::copy(hi.begin(), hi.end(), stack.begin() + base + 3 * n);
     stack[base + 2 * n + branch] = std::ceil(v);
+    stack_bound.push_back(bound);
+    stack_bound.push_back(bound);
   }
   std::copy(ws.best.begin(), ws.best.end(), x);
-  return proven;
+  return {proven, proven ? 0.0 : std::max(open_bound - incumbent, 0.0)};
 }
 
-// Splits the problem into connected components and calls solve(component, x_of_component).
+// Splits the problem into connected components and calls solve(component, x_of_component),
+// which returns the component's PackResult; the results add up.
 template <class Solve>
-bool for_each_component(const std::vector<RegtItem>& items,
-                        const std::vector<RegtColumn>& columns, PackingWorkspace& ws,
-                        std::vector<double>& x, Solve&& solve) {
+PackResult for_each_component(const std::vector<RegtItem>& items,
+                              const std::vector<RegtColumn>& columns, PackingWorkspace& ws,
+                              std::vector<double>& x, Solve&& solve) {
   const int n_items = static_cast<int>(items.size());
   const int n_cols = static_cast<int>(columns.size());
   x.assign(n_cols, 0.0);
@@ -295,62 +265,77 @@ bool for_each_component(const std::vector<RegtItem>& items,
       const int a = find_root(parent, col.item[0]), b = find_root(parent, col.item[k]);
       if (a != b) parent[std::max(a, b)] = std::min(a, b);
     }
-  bool proven = true;
+  // columns and rows of each component, in index order
+  ws.comp_of.resize(n_items);
+  for (int i = 0; i < n_items; ++i) ws.comp_of[i] = find_root(parent, i);
+  PackResult total{true, 0.0};
   auto& done = ws.done;
   done.assign(n_cols, 0);
   for (int first = 0; first < n_cols; ++first) {
     if (done[first]) continue;
-    const int root = find_root(parent, columns[first].item[0]);
+    const int root = ws.comp_of[columns[first].item[0]];
     ws.comp_cols.clear();
     for (int t = first; t < n_cols; ++t)
-      if (!done[t] && find_root(parent, columns[t].item[0]) == root) {
+      if (!done[t] && ws.comp_of[columns[t].item[0]] == root) {
         ws.comp_cols.push_back(t);
         done[t] = 1;
       }
     ws.comp_rows.clear();
     ws.row_local.assign(n_items, -1);
     for (int i = 0; i < n_items; ++i)
-      if (find_root(parent, i) == root) {
+      if (ws.comp_of[i] == root) {
         ws.row_local[i] = static_cast<int>(ws.comp_rows.size());
         ws.comp_rows.push_back(i);
       }
     const int m = static_cast<int>(ws.comp_rows.size());
     const int n = static_cast<int>(ws.comp_cols.size());
-    ws.A.assign(static_cast<size_t>(m) * n, 0.0);
+    SparseCols& A = ws.A;
+    A.m = m;
+    A.n = n;
+    A.row.assign(4 * static_cast<size_t>(n), -1);
+    A.val.assign(4 * static_cast<size_t>(n), 0.0);
     ws.b.resize(m);
     ws.s.resize(n);
     for (int r = 0; r < m; ++r) ws.b[r] = items[ws.comp_rows[r]].cap;
     for (int t = 0; t < n; ++t) {
       const RegtColumn& col = columns[ws.comp_cols[t]];
       ws.s[t] = col.saving;
-      for (int k = 0; k < col.n_legs; ++k)
-        ws.A[static_cast<size_t>(ws.row_local[col.item[k]]) * n + t] += col.ratio[k];
+      for (int k = 0; k < col.n_legs; ++k) {  // one entry per row (a leg listed twice adds up)
+        const int r = ws.row_local[col.item[k]];
+        int slot = 4 * t;
+        while (A.row[slot] >= 0 && A.row[slot] != r) ++slot;
+        A.row[slot] = r;
+        A.val[slot] += col.ratio[k];
+      }
     }
     // A row whose every use has the same ratio r (stock: M shares per contract) holds
     // floor(cap / r) whole uses: rescaling it to ratio 1 is exact for integers and makes the
     // LP tighter (the two-leg part becomes a 0/1 bipartite incidence matrix).
-    for (int r = 0; r < m; ++r) {
-      double ratio = 0.0;
-      bool single = true;
-      for (int t = 0; t < n && single; ++t) {
-        const double a = ws.A[static_cast<size_t>(r) * n + t];
-        if (a == 0.0) continue;
-        if (ratio == 0.0) ratio = a;
-        single = a == ratio;
-      }
-      if (!single || ratio <= 1.0) continue;
-      ws.b[r] = std::floor((ws.b[r] + kFitTol) / ratio);
-      for (int t = 0; t < n; ++t)
-        if (ws.A[static_cast<size_t>(r) * n + t] != 0.0) ws.A[static_cast<size_t>(r) * n + t] = 1.0;
+    auto& ratio = ws.row_ratio;
+    ratio.assign(m, 0.0);
+    ws.keep.assign(m, 1);  // here: "the row has a single ratio"
+    for (size_t k = 0; k < A.row.size(); ++k) {
+      const int r = A.row[k];
+      if (r < 0) continue;
+      if (ratio[r] == 0.0) ratio[r] = A.val[k];
+      else if (A.val[k] != ratio[r]) ws.keep[r] = 0;
+    }
+    for (int r = 0; r < m; ++r)
+      if (ws.keep[r] && ratio[r] > 1.0) ws.b[r] = std::floor((ws.b[r] + kFitTol) / ratio[r]);
+    for (size_t k = 0; k < A.row.size(); ++k) {
+      const int r = A.row[k];
+      if (r >= 0 && ws.keep[r] && ratio[r] > 1.0) A.val[k] = 1.0;
     }
     ws.hyper.resize(n);
     for (int t = 0; t < n; ++t) ws.hyper[t] = columns[ws.comp_cols[t]].n_legs >= 3;
     ws.x.assign(n, 0.0);
-    const Dense P{m, n, ws.A.data(), ws.b.data(), ws.s.data(), ws.hyper.data()};
-    proven = solve(P, ws.x.data()) && proven;
+    const Comp P{A, ws.b.data(), ws.s.data(), ws.hyper.data()};
+    const PackResult res = solve(P, ws.x.data());
+    total.proven = total.proven && res.proven;
+    total.gap += res.gap;
     for (int t = 0; t < n; ++t) x[ws.comp_cols[t]] = ws.x[t];
   }
-  return proven;
+  return total;
 }
 
 // Best saving of a packing of `cand` columns into the legs of `target` (tiny: <= 4 legs).
@@ -376,23 +361,49 @@ void best_split(const std::vector<RegtColumn>& cols, const std::vector<int>& can
   }
 }
 
+// Key of a set of 2 or 3 items (sorted; 21 bits each, checked by the caller).
+uint64_t item_key(int n, const int32_t* items) {
+  int32_t v[3] = {items[0], items[1], n > 2 ? items[2] : -1};
+  std::sort(v, v + n);
+  uint64_t key = static_cast<uint64_t>(n);
+  for (int k = 0; k < n; ++k) key = (key << 21) | static_cast<uint64_t>(v[k]);
+  return key;
+}
+
 // A template of 3+ legs is dominated when smaller templates on the same legs save as much:
 // any solution using it can swap each unit for that split without losing, so dropping it
 // keeps an optimal solution (ties are dropped too: the simpler decomposition is reported).
-bool dominated(const std::vector<RegtColumn>& cols, size_t t, std::vector<int>& cand) {
+// Candidates are looked up by their item set (by_set: every 2- and 3-leg column under the key
+// of its items), so each check costs the few subsets of the target's legs, not a scan of a
+// market maker's ~10^5 templates.
+bool dominated(const std::vector<RegtColumn>& cols, size_t t,
+               const std::unordered_map<uint64_t, std::vector<int>>& by_set,
+               std::vector<int>& cand) {
   const RegtColumn& target = cols[t];
   if (target.n_legs < 3) return false;
   cand.clear();
-  for (size_t c = 0; c < cols.size(); ++c) {
-    if (c == t || cols[c].n_legs >= target.n_legs) continue;
-    bool inside = true;
-    for (int l = 0; l < cols[c].n_legs && inside; ++l) {
-      inside = false;
-      for (int j = 0; j < target.n_legs; ++j)
-        inside |= target.item[j] == cols[c].item[l] && cols[c].ratio[l] <= target.ratio[j];
+  int32_t sub[3];
+  const int n = target.n_legs;
+  for (int mask = 0; mask < (1 << n); ++mask) {
+    const int size = __builtin_popcount(mask);
+    if (size < 2 || size > 3 || size >= n) continue;
+    int k = 0;
+    for (int j = 0; j < n; ++j)
+      if (mask >> j & 1) sub[k++] = target.item[j];
+    const auto it = by_set.find(item_key(size, sub));
+    if (it == by_set.end()) continue;
+    for (int c : it->second) {
+      const RegtColumn& col = cols[c];
+      bool inside = true;
+      for (int l = 0; l < col.n_legs && inside; ++l) {
+        inside = false;
+        for (int j = 0; j < n; ++j)
+          inside |= target.item[j] == col.item[l] && col.ratio[l] <= target.ratio[j];
+      }
+      if (inside) cand.push_back(c);
     }
-    if (inside) cand.push_back(static_cast<int>(c));
   }
+  std::sort(cand.begin(), cand.end());  // the order of a full scan
   double room[4];
   for (int j = 0; j < 4; ++j) room[j] = target.ratio[j];
   double best = 0.0;
@@ -402,47 +413,51 @@ bool dominated(const std::vector<RegtColumn>& cols, size_t t, std::vector<int>& 
 
 }  // namespace
 
-bool solve_kept(const std::vector<RegtItem>& items, const std::vector<RegtColumn>& columns,
-                int64_t max_nodes, PackingWorkspace& ws, std::vector<double>& x);
-
-bool solve_packing(const std::vector<RegtItem>& items, const std::vector<RegtColumn>& columns,
-                   int64_t max_nodes, PackingWorkspace& ws, std::vector<double>& x) {
-  // Columns dominated by a split of their own legs never need to be used.
-  ws.keep.resize(columns.size());
+PackResult solve_packing(const std::vector<RegtItem>& items,
+                         const std::vector<RegtColumn>& columns, const PackLimits& lim,
+                         PackingWorkspace& ws, std::vector<double>& x, int64_t& work) {
+  // Columns dominated by a split of their own legs never need to be used. (Skipped for a
+  // group of 2^21+ legs, whose items do not fit the keys: keeping a column is always exact.)
+  auto& by_set = ws.by_set;
+  by_set.clear();
+  const bool check = items.size() < (size_t{1} << 21);
+  if (check)
+    for (size_t t = 0; t < columns.size(); ++t)
+      if (columns[t].n_legs <= 3)
+        by_set[item_key(columns[t].n_legs, columns[t].item)].push_back(static_cast<int>(t));
+  ws.keep_col.resize(columns.size());
   ws.kept.clear();
   for (size_t t = 0; t < columns.size(); ++t) {
-    ws.keep[t] = !dominated(columns, t, ws.cand);
-    if (ws.keep[t]) ws.kept.push_back(columns[t]);
+    if ((t & 4095) == 4095) check_interrupt();
+    ws.keep_col[t] = !check || !dominated(columns, t, by_set, ws.cand);
+    if (ws.keep_col[t]) ws.kept.push_back(columns[t]);
   }
+  work += 16 * static_cast<int64_t>(columns.size());
   auto& xk = ws.xk;
-  const bool proven = solve_kept(items, ws.kept, max_nodes, ws, xk);
+  const PackResult res =
+      for_each_component(items, ws.kept, ws, xk, [&](const Comp& P, double* xc) -> PackResult {
+        if (P.n() == 1) {  // a single template: as many units as fit
+          xc[0] = fit(P, 0, P.b);
+          return {true, 0.0};
+        }
+        return branch_and_bound(P, lim, ws, xc, work);
+      });
   x.assign(columns.size(), 0.0);
   for (size_t t = 0, k = 0; t < columns.size(); ++t)
-    if (ws.keep[t]) x[t] = xk[k++];
-  return proven;
-}
-
-bool solve_kept(const std::vector<RegtItem>& items, const std::vector<RegtColumn>& columns,
-                int64_t max_nodes, PackingWorkspace& ws, std::vector<double>& x) {
-  return for_each_component(items, columns, ws, x, [&](const Dense& P, double* xc) {
-    if (P.n == 1) {  // a single template: as many units as fit
-      xc[0] = fit(P, 0, P.b);
-      return true;
-    }
-    return branch_and_bound(P, max_nodes, ws, xc);
-  });
+    if (ws.keep_col[t]) x[t] = xk[k++];
+  return res;
 }
 
 void greedy_packing(const std::vector<RegtItem>& items, const std::vector<RegtColumn>& columns,
                     PackingWorkspace& ws, std::vector<double>& x) {
-  for_each_component(items, columns, ws, x, [&](const Dense& P, double* xc) {
-    ws.order.resize(P.n);
+  for_each_component(items, columns, ws, x, [&](const Comp& P, double* xc) -> PackResult {
+    ws.order.resize(P.n());
     std::iota(ws.order.begin(), ws.order.end(), 0);
     std::stable_sort(ws.order.begin(), ws.order.end(),
                      [&](int a, int b) { return P.s[a] > P.s[b]; });
-    ws.resid.assign(P.b, P.b + P.m);
+    ws.resid.assign(P.b, P.b + P.m());
     greedy_fill(P, ws.order.data(), nullptr, xc, ws.resid.data());
-    return true;
+    return {false, 0.0};
   });
 }
 

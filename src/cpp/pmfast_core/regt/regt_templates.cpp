@@ -56,7 +56,13 @@ bool enabled(const RegtParams& params, RegtStrategy s) {
 struct ColumnSink {
   const std::vector<RegtItem>& items;
   std::vector<RegtColumn>& out;
+  size_t cap;         // pairing.max_templates: the library stops growing here ...
+  bool full = false;  // ... and the enumeration loops stop once this is set
   void add(RegtStrategy s, std::initializer_list<std::pair<int, double>> legs, double cost) {
+    if (out.size() >= cap) {
+      full = true;
+      return;
+    }
     RegtColumn c{};
     c.strategy = static_cast<int8_t>(s);
     c.n_legs = 0;
@@ -89,8 +95,10 @@ bool same_series_family(const RegtItem& a, const RegtItem& b) {
 void add_spreads(ColumnSink& sink, const std::vector<int>& longs, const std::vector<int>& shorts,
                  const RegtParams& params) {
   for (int a : longs) {
+    if (sink.full) return;
     const RegtItem& L = sink.items[a];
     for (int b : shorts) {
+      if (sink.full) return;
       const RegtItem& S = sink.items[b];
       if (L.kind != S.kind || !same_price(L.M, S.M) || L.expiry < S.expiry) continue;
       RegtStrategy s = L.expiry == S.expiry ? RegtStrategy::vertical
@@ -107,9 +115,11 @@ void add_spreads(ColumnSink& sink, const std::vector<int>& longs, const std::vec
 // Short call + short put: the larger naked requirement + the other side's premium.
 void add_straddles(ColumnSink& sink, const std::vector<int>& shorts, const RegtParams& params) {
   for (int a : shorts) {
+    if (sink.full) return;
     const RegtItem& C = sink.items[a];
     if (C.kind != kLegCall) continue;
     for (int b : shorts) {
+      if (sink.full) return;
       const RegtItem& P = sink.items[b];
       if (P.kind != kLegPut || !same_price(C.M, P.M)) continue;
       RegtStrategy s = (C.expiry == P.expiry && same_price(C.K, P.K))
@@ -130,6 +140,7 @@ void add_stock_hedges(ColumnSink& sink, const std::vector<int>& stocks,
                       const GroupRates& r, const RegtParams& params, int basis) {
   const bool init = basis == kBasisInitial;
   for (int s : stocks) {
+    if (sink.full) return;
     const RegtItem& St = sink.items[s];
     const double P = St.p;
     if (St.sign > 0) {
@@ -152,6 +163,7 @@ void add_stock_hedges(ColumnSink& sink, const std::vector<int>& stocks,
         const RegtItem& Pu = sink.items[p];
         if (Pu.kind != kLegPut) continue;
         for (int c : shorts) {
+          if (sink.full) return;
           const RegtItem& C = sink.items[c];
           if (C.kind != kLegCall || !same_price(C.M, Pu.M)) continue;
           if (enabled(params, RegtStrategy::conversion) && same_price(C.K, Pu.K) &&
@@ -192,6 +204,7 @@ void add_stock_hedges(ColumnSink& sink, const std::vector<int>& stocks,
         const RegtItem& C = sink.items[c];
         if (C.kind != kLegCall) continue;
         for (int p : shorts) {
+          if (sink.full) return;
           const RegtItem& Pu = sink.items[p];
           if (Pu.kind != kLegPut || !same_price(C.K, Pu.K) || C.expiry != Pu.expiry ||
               !same_price(C.M, Pu.M))
@@ -213,12 +226,15 @@ void add_butterflies(ColumnSink& sink, const std::vector<int>& wings,
   const RegtStrategy s = long_fly ? RegtStrategy::long_butterfly : RegtStrategy::short_butterfly;
   if (!enabled(params, s)) return;
   for (int b : bodies) {
+    if (sink.full) return;
     const RegtItem& B = sink.items[b];
     if (B.cap < 2.0 - 1e-9) continue;
     for (int lo : wings) {
+      if (sink.full) return;
       const RegtItem& L = sink.items[lo];
       if (!same_series_family(L, B) || !(L.K < B.K)) continue;
       for (int hi : wings) {
+        if (sink.full) return;
         const RegtItem& H = sink.items[hi];
         if (!same_series_family(H, B) || !same_price(H.K - B.K, B.K - L.K)) continue;
         // long: wings at value; short: body at value + one wing's strike difference
@@ -234,14 +250,18 @@ void add_condors(ColumnSink& sink, const std::vector<int>& longs, const std::vec
                  const RegtParams& params) {
   if (!enabled(params, RegtStrategy::long_condor)) return;
   for (int a : longs) {
+    if (sink.full) return;
     const RegtItem& A = sink.items[a];
     for (int b : shorts) {
+      if (sink.full) return;
       const RegtItem& B = sink.items[b];
       if (!same_series_family(A, B) || !(A.K < B.K)) continue;
       for (int c : shorts) {
+        if (sink.full) return;
         const RegtItem& C = sink.items[c];
         if (!same_series_family(C, B) || !(B.K < C.K)) continue;
         for (int d : longs) {
+          if (sink.full) return;
           const RegtItem& D = sink.items[d];
           if (!same_series_family(D, A) || !same_price(D.K - C.K, B.K - A.K)) continue;
           sink.add(RegtStrategy::long_condor, {{a, 1.0}, {b, 1.0}, {c, 1.0}, {d, 1.0}},
@@ -262,15 +282,19 @@ void add_four_leg_mixed(ColumnSink& sink, const std::vector<int>& longs,
   const bool box = enabled(params, RegtStrategy::box);
   const bool short_box = enabled(params, RegtStrategy::short_box);
   for (int lp : longs) {
+    if (sink.full) return;
     const RegtItem& LP = sink.items[lp];
     if (LP.kind != kLegPut) continue;
     for (int sp : shorts) {
+      if (sink.full) return;
       const RegtItem& SP = sink.items[sp];
       if (SP.kind != kLegPut || SP.expiry != LP.expiry || !same_price(SP.M, LP.M)) continue;
       for (int sc : shorts) {
+        if (sink.full) return;
         const RegtItem& SC = sink.items[sc];
         if (SC.kind != kLegCall || SC.expiry != LP.expiry || !same_price(SC.M, LP.M)) continue;
         for (int lc : longs) {
+          if (sink.full) return;
           const RegtItem& LC = sink.items[lc];
           if (LC.kind != kLegCall || LC.expiry != LP.expiry || !same_price(LC.M, LP.M)) continue;
           const auto legs = {std::pair<int, double>{lp, 1.0}, {sp, 1.0}, {sc, 1.0}, {lc, 1.0}};
@@ -335,7 +359,7 @@ void build_items(const RegtLegs& legs, int64_t begin, int64_t end, const GroupRa
   }
 }
 
-void build_columns(const std::vector<RegtItem>& items, const GroupRates& r,
+bool build_columns(const std::vector<RegtItem>& items, const GroupRates& r,
                    const RegtParams& params, int basis, TemplateScratch& scratch,
                    std::vector<RegtColumn>& columns) {
   columns.clear();
@@ -353,8 +377,9 @@ void build_columns(const std::vector<RegtItem>& items, const GroupRates& r,
     else
       shorts.push_back(i);
   }
-  ColumnSink sink{items, columns};
-  if (shorts.empty() && (stocks.empty() || longs.empty())) return;  // nothing can pair
+  ColumnSink sink{items, columns,
+                  static_cast<size_t>(std::max<int64_t>(params.max_templates, 0))};
+  if (shorts.empty() && (stocks.empty() || longs.empty())) return true;  // nothing can pair
   add_spreads(sink, longs, shorts, params);
   add_straddles(sink, shorts, params);
   add_stock_hedges(sink, stocks, longs, shorts, r, params, basis);
@@ -362,6 +387,7 @@ void build_columns(const std::vector<RegtItem>& items, const GroupRates& r,
   add_butterflies(sink, shorts, longs, false, params);
   add_condors(sink, longs, shorts, params);
   add_four_leg_mixed(sink, longs, shorts, params);
+  return !sink.full;
 }
 
 RegtStrategy standalone_strategy(const RegtItem& item) {

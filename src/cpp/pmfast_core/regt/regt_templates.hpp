@@ -51,8 +51,10 @@ struct TemplateScratch {
   std::vector<int> stocks, longs, shorts;
 };
 
-// Every enabled template with a positive saving.
-void build_columns(const std::vector<RegtItem>& items, const GroupRates& r,
+// Every enabled template with a positive saving; false when the library reached
+// params.max_templates and the enumeration stopped (two-leg templates come first, so it is the
+// 3- and 4-leg ones of a market maker's hundreds of series that are cut).
+bool build_columns(const std::vector<RegtItem>& items, const GroupRates& r,
                    const RegtParams& params, int basis, TemplateScratch& scratch,
                    std::vector<RegtColumn>& columns);
 

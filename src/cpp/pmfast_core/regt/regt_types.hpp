@@ -58,6 +58,8 @@ struct RegtParams {
   double reverse_conversion_strike_rate;  // reverse conversion maintenance: rate x K + put ITM
   uint32_t enabled;                   // bit (1 << code) per multi-leg template that may be used
   int64_t max_nodes;                  // branch-and-bound node budget per connected component
+  int64_t max_work;                   // simplex flops per group and basis (time budget, as data)
+  int64_t max_templates;              // template library size per group and basis
   int method;                         // 0 optimal (LP branch and bound), 1 greedy baseline
   int emit_rows;                      // 0: per-group totals only (no strategy rows written)
 };
@@ -109,6 +111,8 @@ struct RegtOutput {
   std::vector<double> gross_initial;      // per group
   std::vector<double> gross_maintenance;  // per group
   std::vector<uint8_t> proven;            // per group: bit 0 initial optimal, bit 1 maintenance
+  std::vector<double> gap_initial;        // per group: requirement found - lower bound (0 when
+  std::vector<double> gap_maintenance;    // proven; NaN under the greedy method: no bound)
   std::vector<RegtRows> blocks;           // concatenated in order = all rows (no copy here)
 };
 
