@@ -30,6 +30,7 @@ _LAZY = {
     "flat_margin": "pmfast.strategy",
     "compare": "pmfast.comparison",
     "WhatIf": "pmfast.whatif",
+    "simulation_margin": "pmfast.simulation.margin",
 }
 
 

@@ -1,0 +1,1 @@
+from pmfast.simulation.margin import SimulationMargin, simulation_margin  # noqa: F401
