@@ -1,7 +1,8 @@
 # Binding of simulation margin (revaluation and streaming tail aggregation): shapes are checked
 # here with the GIL, then one nogil C++ call per batch.
 from libc.stdint cimport int8_t, int32_t, int64_t
-from pmfast._cpp_simulation cimport (SimSeries, SimScenarios, SimLayout, SimOutput,
+from pmfast._cpp_simulation cimport (SimSeries, SimScenarios, SimLayout, SimOutput, SimGrid,
+                                     simulation_revalue_grid as c_simulation_revalue_grid,
                                      simulation_revalue as c_simulation_revalue,
                                      simulation_check_series as c_simulation_check_series,
                                      simulation_aggregate as c_simulation_aggregate,
@@ -21,11 +22,13 @@ def sim_revalue(const int8_t[::1] model, const int8_t[::1] right, const double[:
                 const double[::1] vol, const double[::1] multiplier,
                 const int32_t[::1] underlying, double rate, int american_model, int steps,
                 const double[:, ::1] returns, vol_shifts, rate_shifts, double horizon_years,
-                int n_threads):
+                int n_threads, table=None, int64_t n_tables=0, int n_spot=0, int n_vol=0):
     """(pnl [n_series, n_scenarios], value0 [n_series]) of every series under every scenario.
 
     ``returns`` and ``vol_shifts`` (or None) are [n_underlyings, n_scenarios] (underlying-major);
-    ``rate_shifts`` is [n_scenarios] or None. See simulation.hpp."""
+    ``rate_shifts`` is [n_scenarios] or None. With ``table`` (int32 per series, -1: full), the
+    American series are valued on ``n_tables`` premium tables of ``n_spot`` x ``n_vol`` nodes
+    (simulation_revalue_grid). See simulation.hpp."""
     cdef int64_t n = model.shape[0]
     for name, arr in (("right", right), ("S", S), ("K", K), ("T", T), ("q", q), ("vol", vol),
                       ("multiplier", multiplier), ("underlying", underlying)):
@@ -74,10 +77,24 @@ def sim_revalue(const int8_t[::1] model, const int8_t[::1] right, const double[:
     s.rate = rate
     s.american_model = american_model
     s.steps = steps
+    cdef const int32_t[::1] tab
+    cdef SimGrid g
+    cdef bint use_grid = table is not None
+    if use_grid:
+        tab = table
+        if tab.shape[0] != n:
+            raise InputError(f"table has length {tab.shape[0]}, expected {n}")
+        g.table = &tab[0]
+        g.n_tables = n_tables
+        g.n_spot = n_spot
+        g.n_vol = n_vol
     try:
         with _interruptible():
             with nogil:
-                c_simulation_revalue(s, sc, &out[0, 0], &v0[0], n_threads)
+                if use_grid:
+                    c_simulation_revalue_grid(s, sc, g, &out[0, 0], &v0[0], n_threads)
+                else:
+                    c_simulation_revalue(s, sc, &out[0, 0], &v0[0], n_threads)
     except Exception as exc:
         raise _translate(exc) from None
     return pnl, value0

@@ -42,6 +42,15 @@ cdef extern from "pmfast_core/simulation/simulation.hpp" namespace "pmfast":
         int32_t* worst_scenario
         double* component
 
+    cdef struct SimGrid:
+        const int32_t* table
+        int64_t n_tables
+        int n_spot
+        int n_vol
+
+    void simulation_revalue_grid(const SimSeries& series, const SimScenarios& scenarios,
+                                 const SimGrid& grid, double* pnl, double* value0,
+                                 int n_threads) except + nogil
     void simulation_revalue(const SimSeries& series, const SimScenarios& scenarios, double* pnl,
                             double* value0, int n_threads) except + nogil
     void simulation_check_series(const SimLayout& layout, int64_t n_series) except + nogil

@@ -21,7 +21,8 @@ from pmfast.simulation.layout import SimLayout
 from pmfast.simulation.market import book_market
 
 MEASURES = ("es", "var", "worst")
-REVALUATIONS = ("full",)
+REVALUATIONS = ("full", "grid")
+GRID_POINTS = (48, 6)         # grid mode: moneyness x volatility nodes per premium table
 MAX_PNL_CELLS = 20_000_000   # sim.pnl(accounts): 160 MB of float64 at most per call
 _TAIL_EPS = 1e-9             # (1 - alpha) n within this of an integer counts as that integer
 
@@ -166,7 +167,7 @@ class SimulationMargin:
 
 def simulation_margin(book, scenarios, measure="es", confidence=0.99, n_threads=None, *,
                       horizon_days=None, rates=None, rules="finra-cpm", errors=None,
-                      missing="raise", minimum=None, revaluation="full"):
+                      missing="raise", minimum=None, revaluation="full", grid_points=GRID_POINTS):
     """Simulation margin of every account: a tail measure of its loss over joint scenarios.
 
     Parameters
@@ -200,8 +201,13 @@ def simulation_margin(book, scenarios, measure="es", confidence=0.99, n_threads=
         A floor per account: the rule set's per-contract minimum (portfolio-margin.md step 5)
         summed over the account, e.g. ``minimum="finra-cpm"``. ``requirement = max(0, measure,
         minimum)``.
-    revaluation : {"full"}
-        Full revaluation of every series in every scenario.
+    revaluation : {"full", "grid"}
+        ``"full"``: every series priced in every scenario. ``"grid"``: American series valued
+        as the closed-form European value plus an early-exercise premium interpolated from
+        tables shared by the series of one underlying, right, expiry and yield (error against
+        full revaluation measured in docs/simulation-margin.md); other series in full.
+    grid_points : (int, int)
+        Grid mode: moneyness and volatility nodes of each premium table (each >= 4).
 
     Returns
     -------
@@ -249,7 +255,9 @@ def simulation_margin(book, scenarios, measure="es", confidence=0.99, n_threads=
     und_ids = _np(book.underlyings.column("underlying")).astype(str)
     needed, und_of_series = np.unique(und_code[held], return_inverse=True)
     scen = scen.select(und_ids[needed], missing="zero")   # missing ones were rejected or allowed
-    risk, value0 = _revalue(book, market, held, und_of_series, scen, nt)
+    grid = _grid_tables(market, held, und_of_series, scen, grid_points) \
+        if revaluation == "grid" else None
+    risk, value0 = _revalue(book, market, held, und_of_series, scen, nt, grid)
     m = tail_count(confidence, scen.n_scenarios)
     res = _core.sim_aggregate(*layout.args(), risk, m, nt)
     floor = _minimum(book, layout, market, held, value0, minimum)
@@ -286,7 +294,30 @@ def _reject_missing(book, scen, und_code, rejected, error_frame, errors, missing
     return rejected, pd.concat([error_frame, frame.drop_duplicates()], ignore_index=True)
 
 
-def _revalue(book, market, held, und_of_series, scen, nt):
+def _grid_tables(market, held, und_of_series, scen, grid_points):
+    """Premium table of each held series (-1: full revaluation): American series with time left
+    after the horizon share a table per (underlying, right, expiry, yield)."""
+    try:
+        n_spot, n_vol = (int(v) for v in grid_points)
+    except (TypeError, ValueError):
+        raise InputError(f"grid_points must be two integers, not {grid_points!r}") from None
+    if n_spot < 4 or n_vol < 4:
+        raise InputError(f"grid_points must be >= 4 each, not {grid_points!r}")
+    inp = market.inputs
+    T = inp["T"][held]
+    on_grid = (inp["model"][held] == 0) & (T - scen.horizon_days / 365.0 > 0) & \
+        (inp["K"][held] > 0) & (market.spot()[held] > 0)
+    table = np.full(len(held), -1, dtype=np.int32)
+    rows = np.flatnonzero(on_grid)
+    if rows.size:
+        keys = np.column_stack([und_of_series[rows].astype(np.float64),
+                                inp["right"][held][rows].astype(np.float64), T[rows],
+                                inp["q"][held][rows]])
+        _, table[rows] = np.unique(keys, axis=0, return_inverse=True)
+    return table, int(table.max()) + 1 if rows.size else 0, n_spot, n_vol
+
+
+def _revalue(book, market, held, und_of_series, scen, nt, grid=None):
     inputs = market.inputs
     vol = np.nan_to_num(market.vol[held], nan=0.0)
     q = np.where(inputs["model"][held] == 2, 0.0, inputs["q"][held])
@@ -302,7 +333,8 @@ def _revalue(book, market, held, und_of_series, scen, nt):
         col("model", np.int8), col("right", np.int8), np.ascontiguousarray(market.spot()[held]),
         K, T, np.ascontiguousarray(q), np.ascontiguousarray(vol), col("multiplier"),
         np.ascontiguousarray(und_of_series, dtype=np.int32), book.rate, market.american_model,
-        market.rules.crr_steps, returns, vol_shifts, rate_shifts, scen.horizon_days / 365.0, nt)
+        market.rules.crr_steps, returns, vol_shifts, rate_shifts, scen.horizon_days / 365.0, nt,
+        *(grid or ()))
 
 
 def _minimum(book, layout, market, held, value0, minimum):

@@ -80,3 +80,23 @@ void simulation_account_pnl(const SimLayout& layout, const double* pnl, int64_t 
                             double* out, int n_threads);
 
 }  // namespace pmfast
+
+namespace pmfast {
+
+// Grid revaluation of American series (docs/simulation-margin.md, "Grid revaluation"). Series
+// sharing a table (same underlying, right, expiry and yield; strikes and volatilities may
+// differ) share one table of the early-exercise premium of a unit-strike option over
+// (log-moneyness, volatility, rate); each scenario's value is the closed-form European value
+// plus strike x the premium, interpolated (cubic Lagrange in log-moneyness and volatility, linear
+// in rate). One American boundary per (volatility, rate) node serves every moneyness node.
+struct SimGrid {
+  const int32_t* table;  // per series: its table, -1 for full revaluation (not American, T' = 0)
+  int64_t n_tables;
+  int n_spot;            // moneyness nodes, >= 4
+  int n_vol;             // volatility nodes, >= 4 (1 when the table's volatility never moves)
+};
+
+void simulation_revalue_grid(const SimSeries& series, const SimScenarios& scenarios,
+                             const SimGrid& grid, double* pnl, double* value0, int n_threads);
+
+}  // namespace pmfast

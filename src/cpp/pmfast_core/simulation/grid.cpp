@@ -1,0 +1,218 @@
+// Grid revaluation of American series (simulation.hpp, SimGrid). Error control: the table holds
+// the early-exercise premium, not the value, so the part with the kink and the curvature of a
+// short-dated option (the European value) is exact per scenario and only the smooth premium is
+// interpolated; measured against full revaluation in docs/simulation-margin.md.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "pmfast_core/common/errors.hpp"
+#include "pmfast_core/common/parallel.hpp"
+#include "pmfast_core/pricing/american.hpp"
+#include "pmfast_core/pricing/european.hpp"
+#include "pmfast_core/simulation/revalue_detail.hpp"
+
+namespace pmfast {
+
+namespace {
+
+using sim_detail::Shifted;
+
+// A uniform axis of n nodes from lo with step h.
+struct Axis {
+  double lo = 0.0, h = 1.0;
+  int n = 1;
+  double node(int j) const { return lo + h * j; }
+  // First of the 4 nodes around x and their cubic Lagrange weights (n >= 4), or node 0 with
+  // weight 1 (n == 1). x outside the axis is clamped to it.
+  int weights(double x, double w[4]) const {
+    if (n == 1) {
+      w[0] = 1.0;
+      w[1] = w[2] = w[3] = 0.0;
+      return 0;
+    }
+    double t = (x - lo) / h;
+    t = std::min(std::max(t, 0.0), static_cast<double>(n - 1));
+    const int i = std::min(std::max(static_cast<int>(std::floor(t)) - 1, 0), n - 4);
+    const double u = t - i;
+    w[0] = -(u - 1.0) * (u - 2.0) * (u - 3.0) / 6.0;
+    w[1] = u * (u - 2.0) * (u - 3.0) / 2.0;
+    w[2] = -u * (u - 1.0) * (u - 3.0) / 2.0;
+    w[3] = u * (u - 1.0) * (u - 2.0) / 6.0;
+    return i;
+  }
+};
+
+Axis make_axis(double lo, double hi, int n) {
+  Axis a;
+  if (!(hi > lo) || n < 4) {  // a single node: nothing moves along this axis
+    a.lo = lo;
+    return a;
+  }
+  a.lo = lo;
+  a.n = n;
+  a.h = (hi - lo) / (n - 1);
+  return a;
+}
+
+struct Table {
+  double right = 0, T = 0, q = 0;
+  Axis x, vol;               // log-moneyness, volatility
+  double r_lo = 0, r_h = 0;  // rate nodes r_lo (and r_lo + r_h when two)
+  int n_rate = 1;
+  std::vector<double> eep;   // [rate][vol][x]: American - European, unit strike
+
+  double premium(double x, double v, double r) const {
+    double wx[4], wv[4];
+    const int ix = this->x.weights(x, wx), iv = vol.weights(v, wv);
+    const int nvw = vol.n == 1 ? 1 : 4;
+    double out = 0.0;
+    for (int rr = 0; rr < n_rate; ++rr) {
+      double wr = 1.0;
+      if (n_rate == 2) {
+        const double a = std::min(std::max((r - r_lo) / r_h, 0.0), 1.0);
+        wr = rr == 0 ? 1.0 - a : a;
+      }
+      double sum = 0.0;
+      for (int b = 0; b < nvw; ++b) {
+        const double* row = eep.data() + (static_cast<int64_t>(rr) * vol.n + iv + b) * this->x.n + ix;
+        sum += wv[b] * (wx[0] * row[0] + wx[1] * row[1] + wx[2] * row[2] + wx[3] * row[3]);
+      }
+      out += wr * sum;
+    }
+    return out;
+  }
+};
+
+void minmax(const double* a, int64_t n, double& lo, double& hi) {
+  lo = hi = a[0];
+  for (int64_t k = 1; k < n; ++k) {
+    lo = std::min(lo, a[k]);
+    hi = std::max(hi, a[k]);
+  }
+}
+
+// Axes of every table from the ranges its members and their scenarios span.
+std::vector<Table> plan_tables(const SimSeries& s, const SimScenarios& sc, const SimGrid& g) {
+  const int64_t n_sc = sc.n_scenarios;
+  std::vector<Table> tables(g.n_tables);
+  std::vector<double> x_lo(g.n_tables, HUGE_VAL), x_hi(g.n_tables, -HUGE_VAL);
+  std::vector<double> v_lo(g.n_tables, HUGE_VAL), v_hi(g.n_tables, -HUGE_VAL);
+  std::vector<char> seen(g.n_tables, 0);
+  double dr_lo = 0.0, dr_hi = 0.0;
+  if (sc.rate_shifts) minmax(sc.rate_shifts, n_sc, dr_lo, dr_hi);
+  for (int64_t i = 0; i < s.n; ++i) {
+    const int32_t t = g.table[i];
+    if (t < 0) continue;
+    if (t >= g.n_tables) throw bad_value("table", i, t, "must be < n_tables");
+    if (static_cast<SimModel>(s.model[i]) != SimModel::american)
+      throw bad_value("table", i, t, "only American series are valued on a grid");
+    const Shifted x = sim_detail::shifted(sc, s.underlying[i]);
+    double r_lo, r_hi, d_lo = 0.0, d_hi = 0.0;
+    minmax(x.ret, n_sc, r_lo, r_hi);
+    if (x.dvol) minmax(x.dvol, n_sc, d_lo, d_hi);
+    const double S = s.S[i], K = s.K[i];
+    Table& tab = tables[t];
+    if (!seen[t]) {
+      seen[t] = 1;
+      tab.right = s.right[i];
+      tab.T = std::max(s.T[i] - sc.horizon_years, 0.0);
+      tab.q = s.q[i];
+    } else if (tab.right != s.right[i] || tab.q != s.q[i] ||
+               tab.T != std::max(s.T[i] - sc.horizon_years, 0.0)) {
+      throw bad_value("table", i, t, "members of a table must share right, expiry and yield");
+    }
+    if (!(S > 0.0) || !(K > 0.0) || !(tab.T > 0.0))
+      throw bad_value("table", i, t, "grid series need S > 0, K > 0 and T' > 0");
+    x_lo[t] = std::min(x_lo[t], std::log(S * (1.0 + r_lo) / K));
+    x_hi[t] = std::max(x_hi[t], std::log(S * (1.0 + r_hi) / K));
+    v_lo[t] = std::min(v_lo[t], scenario_vol(s.vol[i], d_lo, true));
+    v_hi[t] = std::max(v_hi[t], scenario_vol(s.vol[i], d_hi, true));
+  }
+  for (int64_t t = 0; t < g.n_tables; ++t) {
+    if (!seen[t]) continue;
+    Table& tab = tables[t];
+    // a table whose members never move in moneyness still needs 4 nodes around its point
+    const double pad = 1e-6 + 1e-9 * (x_hi[t] - x_lo[t]);
+    tab.x = make_axis(x_lo[t] - pad, x_hi[t] + pad, g.n_spot);
+    tab.vol = make_axis(v_lo[t], v_hi[t], g.n_vol);
+    tab.r_lo = s.rate + dr_lo;
+    tab.n_rate = dr_hi > dr_lo ? 2 : 1;
+    tab.r_h = dr_hi - dr_lo;
+  }
+  return tables;
+}
+
+void fill_table(const SimSeries& s, Table& tab) {
+  const Model model = static_cast<Model>(s.american_model);
+  const int nx = tab.x.n;
+  std::vector<double> spots(nx), vals(nx);
+  for (int j = 0; j < nx; ++j) spots[j] = std::exp(tab.x.node(j));
+  tab.eep.resize(static_cast<size_t>(tab.n_rate) * tab.vol.n * nx);
+  for (int rr = 0; rr < tab.n_rate; ++rr) {
+    const double r = tab.r_lo + rr * tab.r_h;
+    for (int b = 0; b < tab.vol.n; ++b) {
+      const double vol = tab.vol.node(b);
+      american_spots(model, s.steps, tab.right, spots.data(), nx, 1.0, tab.T, r, tab.q, vol,
+                     vals.data(), 1);
+      double* row = tab.eep.data() + (static_cast<int64_t>(rr) * tab.vol.n + b) * nx;
+      for (int j = 0; j < nx; ++j)
+        row[j] = vals[j] - bsm_value(tab.right, spots[j], 1.0, tab.T, r, tab.q, vol);
+    }
+  }
+}
+
+}  // namespace
+
+void simulation_revalue_grid(const SimSeries& s, const SimScenarios& sc, const SimGrid& g,
+                             double* pnl, double* value0, int n_threads) {
+  using namespace sim_detail;
+  check_inputs(s, sc);
+  if (g.n_spot < 4 || g.n_vol < 4) throw InputError("grid needs n_spot >= 4 and n_vol >= 4");
+  const int64_t n_sc = sc.n_scenarios;
+  std::vector<Table> tables = plan_tables(s, sc, g);
+  parallel_for(g.n_tables, n_threads, 1, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t)
+      if (tables[t].T > 0.0) fill_table(s, tables[t]);
+  });
+  parallel_for(s.n, n_threads, 16, [&](int64_t begin, int64_t end) {
+    Scratch scratch;
+    scratch.values.resize(std::max<int64_t>(n_sc, 1));
+    double* values = scratch.values.data();
+    for (int64_t i = begin; i < end; ++i) {
+      const Shifted x = shifted(sc, s.underlying[i]);
+      const double Tp = std::max(s.T[i] - sc.horizon_years, 0.0);
+      value0[i] = value_today(s, i);
+      const int32_t t = g.table[i];
+      if (t < 0) {
+        if (static_cast<SimModel>(s.model[i]) != SimModel::linear)
+          full_values(s, i, x, n_sc, Tp, values, scratch);
+      } else {
+        const Table& tab = tables[t];
+        european_values(s, i, false, x, n_sc, Tp, values);
+        const double K = s.K[i], logK = std::log(K);
+        // Anchor: the interpolated premium at the unmoved point (spot, volatility and rate of
+        // today, time T') is corrected to the exact one, so a scenario's error is the change
+        // of the interpolation error from there (smooth, mostly cancelling), not its level.
+        const double vol0 = scenario_vol(s.vol[i], 0.0, true);
+        double exact;
+        american_spots(static_cast<Model>(s.american_model), s.steps, s.right[i], &s.S[i], 1, K,
+                       Tp, s.rate, s.q[i], vol0, &exact, 1);
+        const double bias = K * tab.premium(std::log(s.S[i]) - logK, vol0, s.rate) -
+                            (exact - bsm_value(s.right[i], s.S[i], K, Tp, s.rate, s.q[i], vol0));
+        for (int64_t k = 0; k < n_sc; ++k) {
+          const double S1 = x.spot(s.S[i], k);
+          const double v = values[k] - bias +
+                           K * tab.premium(std::log(S1) - logK, x.vol(s.vol[i], k),
+                                           x.rate(s.rate, k));
+          // an American value is never below exercise now: clips the interpolation's
+          // undershoot where the stencil straddles the exercise boundary
+          values[k] = std::max(v, tab.right * (S1 - K));
+        }
+      }
+      write_row(s, i, x, n_sc, values, value0[i], pnl + i * n_sc);
+    }
+  });
+}
+
+}  // namespace pmfast
