@@ -35,7 +35,7 @@ def main(argv):
     book = pmfast.generate(accounts=accounts, seed=3, as_book=True)
     scen = realistic_set(book, n)
     t = time.perf_counter()
-    full = pmfast.simulation_margin(book, scen).accounts.set_index("account")["es"]
+    full = pmfast.simulation_margin(book, scen, revaluation="full").accounts.set_index("account")["es"]
     t_full = time.perf_counter() - t
     print(f"{accounts} accounts, {book.positions.num_rows} positions, {n} scenarios")
     print(f"full: {t_full:.2f} s")

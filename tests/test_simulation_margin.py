@@ -91,7 +91,8 @@ def test_european_book_matches_numpy_twin(seed, confidence):
 def test_american_book_matches_numpy_twin():
     book = book_of(*tables(5, european=False))
     scen = scenario_set(n=60, seed=5)
-    sim = pmfast.simulation_margin(book, scen, rules=BJS, confidence=0.95, n_threads=2)
+    sim = pmfast.simulation_margin(book, scen, rules=BJS, confidence=0.95, n_threads=2,
+                                   revaluation="full")
     want, _ = twin.simulation_margin(book, scen, 0.95, rules=BJS)
     got, want = by_account(sim.accounts), by_account(want)
     for col in ("es", "var", "worst_loss"):
@@ -145,8 +146,8 @@ def test_reduction_to_portfolio_margin_single_class():
         points = np.r_[np.linspace(-0.15, 0, 6)[:-1], np.linspace(0, 0.15, 6)[1:]]
         scen = ScenarioSet(["AAA"], points[:, None], labels=[f"{p:+.3f}" for p in points],
                            horizon_days=0)
-        sim = by_account(pmfast.simulation_margin(book, scen, measure="worst", rules=rules)
-                         .accounts)
+        sim = by_account(pmfast.simulation_margin(book, scen, measure="worst", rules=rules,
+                                                  revaluation="full").accounts)
         np.testing.assert_allclose(np.maximum(sim["worst_loss"], 0), pm["risk"], rtol=1e-9,
                                    atol=1e-9)
         np.testing.assert_allclose(sim["requirement"], pm["risk"], rtol=1e-9, atol=1e-9)
@@ -299,3 +300,47 @@ def test_minimum_floor():
     assert (acc["minimum"] > 0).any()
     np.testing.assert_allclose(acc["requirement"], acc["minimum"])
     assert (acc["minimum"] >= pm["minimum"] - 1e-9).all()
+
+
+# -- grid revaluation ----------------------------------------------------------------------------
+def test_grid_matches_full_within_tolerance():
+    """The documented tolerance (0.1% + $1 of full revaluation per account) on an American book
+    with volatility and rate shifts."""
+    pos, ins, unds = tables(41, european=False, n_accounts=20, n_positions=200)
+    book = book_of(pos, ins, unds)
+    scen = scenario_set(n=300, seed=41)
+    full = by_account(pmfast.simulation_margin(book, scen, revaluation="full").accounts)
+    grid = by_account(pmfast.simulation_margin(book, scen, revaluation="grid").accounts)
+    for col in ("es", "var", "worst_loss"):
+        err = (grid[col] - full[col]).abs()
+        assert (err <= 1e-3 * full[col].abs() + 1).all(), (col, err.max())
+    # and it is an approximation, not the full engine under another name
+    assert not np.array_equal(grid["es"], full["es"])
+
+
+def test_grid_is_exact_where_nothing_is_american():
+    book = book_of(*tables(43))
+    scen = scenario_set(n=100, seed=43)
+    full = by_account(pmfast.simulation_margin(book, scen, revaluation="full").accounts)
+    grid = by_account(pmfast.simulation_margin(book, scen, revaluation="grid").accounts)
+    pd.testing.assert_frame_equal(full, grid, check_exact=True)
+
+
+def test_grid_bit_identical_for_threads_and_row_order():
+    pos, ins, unds = tables(47, european=False, n_accounts=30, n_positions=300)
+    scen = scenario_set(n=200, seed=47)
+    runs = [by_account(pmfast.simulation_margin(book_of(*tabs), scen, n_threads=nt,
+                                                revaluation="grid").accounts)
+            for tabs, nt in (((pos, ins, unds), 1), ((pos, ins, unds), 2),
+                             (_permuted(pos, ins, unds, 3), 2))]
+    cols = ["es", "var", "worst_loss", "worst_scenario"]
+    for other in runs[1:]:
+        pd.testing.assert_frame_equal(runs[0][cols], other[cols], check_exact=True)
+
+
+def test_grid_points_validated():
+    book = book_of(*tables(53, european=False))
+    for bad in ((3, 8), (48,), "x"):
+        with pytest.raises(pmfast.InputError, match="grid_points"):
+            pmfast.simulation_margin(book, scenario_set(n=10), revaluation="grid",
+                                     grid_points=bad)

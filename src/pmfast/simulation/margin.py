@@ -22,7 +22,7 @@ from pmfast.simulation.market import book_market
 
 MEASURES = ("es", "var", "worst")
 REVALUATIONS = ("full", "grid")
-GRID_POINTS = (48, 6)         # grid mode: moneyness x volatility nodes per premium table
+GRID_POINTS = (48, 12)        # grid mode: moneyness x volatility nodes per premium table
 MAX_PNL_CELLS = 20_000_000   # sim.pnl(accounts): 160 MB of float64 at most per call
 _TAIL_EPS = 1e-9             # (1 - alpha) n within this of an integer counts as that integer
 
@@ -167,7 +167,7 @@ class SimulationMargin:
 
 def simulation_margin(book, scenarios, measure="es", confidence=0.99, n_threads=None, *,
                       horizon_days=None, rates=None, rules="finra-cpm", errors=None,
-                      missing="raise", minimum=None, revaluation="full", grid_points=GRID_POINTS):
+                      missing="raise", minimum=None, revaluation="grid", grid_points=GRID_POINTS):
     """Simulation margin of every account: a tail measure of its loss over joint scenarios.
 
     Parameters
@@ -201,11 +201,14 @@ def simulation_margin(book, scenarios, measure="es", confidence=0.99, n_threads=
         A floor per account: the rule set's per-contract minimum (portfolio-margin.md step 5)
         summed over the account, e.g. ``minimum="finra-cpm"``. ``requirement = max(0, measure,
         minimum)``.
-    revaluation : {"full", "grid"}
-        ``"full"``: every series priced in every scenario. ``"grid"``: American series valued
+    revaluation : {"grid", "full"}
+        ``"full"``: every series priced in every scenario. ``"grid"`` (default): American
+        series valued
         as the closed-form European value plus an early-exercise premium interpolated from
         tables shared by the series of one underlying, right, expiry and yield (error against
-        full revaluation measured in docs/simulation-margin.md); other series in full.
+        full revaluation measured in docs/simulation-margin.md: on a generated 10,000-account
+        book x 1,000 scenarios no account's ES was off by more than 0.1% + $1); other series
+        (European, Black-76, linear) always in full.
     grid_points : (int, int)
         Grid mode: moneyness and volatility nodes of each premium table (each >= 4).
 

@@ -3,6 +3,7 @@
 // short-dated option (the European value) is exact per scenario and only the smooth premium is
 // interpolated; measured against full revaluation in docs/simulation-margin.md.
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <vector>
 
@@ -61,11 +62,25 @@ struct Table {
   double r_lo = 0, r_h = 0;  // rate nodes r_lo (and r_lo + r_h when two)
   int n_rate = 1;
   std::vector<double> eep;   // [rate][vol][x]: American - European, unit strike
+  std::vector<uint8_t> exercised;  // [rate][vol][x]: the node is in the exercise region
 
-  double premium(double x, double v, double r) const {
+  // Stencil of a query point: every node continuation, every node exercised, or mixed (the
+  // exercise boundary crosses the stencil: the premium has a kink there, no polynomial fits).
+  enum Region { kContinue = 0, kExercise = 1, kMixed = 2 };
+
+  double premium(double x, double v, double r, Region* region = nullptr) const {
     double wx[4], wv[4];
     const int ix = this->x.weights(x, wx), iv = vol.weights(v, wv);
     const int nvw = vol.n == 1 ? 1 : 4;
+    if (region) {
+      int n_ex = 0;
+      for (int rr = 0; rr < n_rate; ++rr)
+        for (int b = 0; b < nvw; ++b) {
+          const uint8_t* e = exercised.data() + (static_cast<int64_t>(rr) * vol.n + iv + b) * this->x.n + ix;
+          n_ex += e[0] + e[1] + e[2] + e[3];
+        }
+      *region = n_ex == 0 ? kContinue : n_ex == 4 * nvw * n_rate ? kExercise : kMixed;
+    }
     double out = 0.0;
     for (int rr = 0; rr < n_rate; ++rr) {
       double wr = 1.0;
@@ -143,21 +158,28 @@ std::vector<Table> plan_tables(const SimSeries& s, const SimScenarios& sc, const
   return tables;
 }
 
+// A unit-strike node whose value is within this of its exercise value is in the exercise region.
+constexpr double kExerciseTol = 1e-12;
+
 void fill_table(const SimSeries& s, Table& tab) {
   const Model model = static_cast<Model>(s.american_model);
   const int nx = tab.x.n;
   std::vector<double> spots(nx), vals(nx);
   for (int j = 0; j < nx; ++j) spots[j] = std::exp(tab.x.node(j));
   tab.eep.resize(static_cast<size_t>(tab.n_rate) * tab.vol.n * nx);
+  tab.exercised.resize(tab.eep.size());
   for (int rr = 0; rr < tab.n_rate; ++rr) {
     const double r = tab.r_lo + rr * tab.r_h;
     for (int b = 0; b < tab.vol.n; ++b) {
       const double vol = tab.vol.node(b);
       american_spots(model, s.steps, tab.right, spots.data(), nx, 1.0, tab.T, r, tab.q, vol,
                      vals.data(), 1);
-      double* row = tab.eep.data() + (static_cast<int64_t>(rr) * tab.vol.n + b) * nx;
-      for (int j = 0; j < nx; ++j)
-        row[j] = vals[j] - bsm_value(tab.right, spots[j], 1.0, tab.T, r, tab.q, vol);
+      const int64_t at = (static_cast<int64_t>(rr) * tab.vol.n + b) * nx;
+      for (int j = 0; j < nx; ++j) {
+        const double exercise = std::max(tab.right * (spots[j] - 1.0), 0.0);
+        tab.exercised[at + j] = exercise > 0.0 && vals[j] - exercise <= kExerciseTol;
+        tab.eep[at + j] = vals[j] - bsm_value(tab.right, spots[j], 1.0, tab.T, r, tab.q, vol);
+      }
     }
   }
 }
@@ -198,16 +220,25 @@ void simulation_revalue_grid(const SimSeries& s, const SimScenarios& sc, const S
         double exact;
         american_spots(static_cast<Model>(s.american_model), s.steps, s.right[i], &s.S[i], 1, K,
                        Tp, s.rate, s.q[i], vol0, &exact, 1);
-        const double bias = K * tab.premium(std::log(s.S[i]) - logK, vol0, s.rate) -
-                            (exact - bsm_value(s.right[i], s.S[i], K, Tp, s.rate, s.q[i], vol0));
+        // (only where the stencil there is smooth: a mixed one's error says nothing about
+        // its neighbours')
+        Table::Region at_zero;
+        const double eep0 = tab.premium(std::log(s.S[i]) - logK, vol0, s.rate, &at_zero);
+        const double bias = at_zero != Table::kContinue ? 0.0 :
+            K * eep0 - (exact - bsm_value(s.right[i], s.S[i], K, Tp, s.rate, s.q[i], vol0));
         for (int64_t k = 0; k < n_sc; ++k) {
-          const double S1 = x.spot(s.S[i], k);
-          const double v = values[k] - bias +
-                           K * tab.premium(std::log(S1) - logK, x.vol(s.vol[i], k),
-                                           x.rate(s.rate, k));
-          // an American value is never below exercise now: clips the interpolation's
-          // undershoot where the stencil straddles the exercise boundary
-          values[k] = std::max(v, tab.right * (S1 - K));
+          const double S1 = x.spot(s.S[i], k), vol = x.vol(s.vol[i], k), r = x.rate(s.rate, k);
+          Table::Region region;
+          const double eep = tab.premium(std::log(S1) - logK, vol, r, &region);
+          const double exercise = tab.right * (S1 - K);
+          if (region == Table::kExercise) {          // deep in the money: exercise now
+            values[k] = exercise;
+          } else if (region == Table::kMixed) {      // the boundary is inside the stencil
+            american_spots(static_cast<Model>(s.american_model), s.steps, s.right[i], &S1, 1, K,
+                           Tp, r, s.q[i], vol, &values[k], 1);
+          } else {  // never below exercise value: clips any undershoot of the interpolation
+            values[k] = std::max(values[k] - bias + K * eep, exercise);
+          }
         }
       }
       write_row(s, i, x, n_sc, values, value0[i], pnl + i * n_sc);
