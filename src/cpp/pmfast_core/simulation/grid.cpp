@@ -24,23 +24,34 @@ struct Axis {
   double lo = 0.0, h = 1.0;
   int n = 1;
   double node(int j) const { return lo + h * j; }
-  // First of the 4 nodes around x and their cubic Lagrange weights (n >= 4), or node 0 with
-  // weight 1 (n == 1). x outside the axis is clamped to it.
-  int weights(double x, double w[4]) const {
-    if (n == 1) {
-      w[0] = 1.0;
-      w[1] = w[2] = w[3] = 0.0;
-      return 0;
-    }
-    double t = (x - lo) / h;
-    t = std::min(std::max(t, 0.0), static_cast<double>(n - 1));
-    const int i = std::min(std::max(static_cast<int>(std::floor(t)) - 1, 0), n - 4);
-    const double u = t - i;
+  // Position of x in node units, clamped to the axis.
+  double where(double x) const {
+    if (n == 1) return 0.0;
+    return std::min(std::max((x - lo) / h, 0.0), static_cast<double>(n - 1));
+  }
+  // The cell [c, c + 1] holding position t (c <= n - 2).
+  int cell(double t) const { return n == 1 ? 0 : std::min(static_cast<int>(t), n - 2); }
+  // Cubic Lagrange weights at position t of the 4 nodes from `start` (start in [0, n - 4]; t
+  // may lie outside them: a stencil shifted off the exercise boundary extrapolates by < 1 cell).
+  static void weights(double t, int start, double w[4]) {
+    const double u = t - start;
     w[0] = -(u - 1.0) * (u - 2.0) * (u - 3.0) / 6.0;
     w[1] = u * (u - 2.0) * (u - 3.0) / 2.0;
     w[2] = -u * (u - 1.0) * (u - 3.0) / 2.0;
     w[3] = u * (u - 1.0) * (u - 2.0) / 6.0;
-    return i;
+  }
+  // Stencil starts that contain cell c, centred first (for n == 1: the single node).
+  int starts(int c, int out[3]) const {
+    if (n == 1) {
+      out[0] = 0;
+      return 1;
+    }
+    int k = 0;
+    for (int d : {-1, 0, -2}) {
+      const int st = c + d;
+      if (st >= 0 && st <= n - 4) out[k++] = st;
+    }
+    return k;
   }
 };
 
@@ -64,23 +75,55 @@ struct Table {
   std::vector<double> eep;   // [rate][vol][x]: American - European, unit strike
   std::vector<uint8_t> exercised;  // [rate][vol][x]: the node is in the exercise region
 
-  // Stencil of a query point: every node continuation, every node exercised, or mixed (the
-  // exercise boundary crosses the stencil: the premium has a kink there, no polynomial fits).
+  // Where a query point sits: its cell in the continuation region (a stencil of continuation
+  // nodes found), in the exercise region (every corner of its cell exercised: the exercise
+  // region is x <= boundary(vol) for a put, >= for a call, so the whole cell is), or on the
+  // boundary (the cell straddles it: the premium has a kink there, no polynomial fits).
   enum Region { kContinue = 0, kExercise = 1, kMixed = 2 };
 
-  double premium(double x, double v, double r, Region* region = nullptr) const {
-    double wx[4], wv[4];
-    const int ix = this->x.weights(x, wx), iv = vol.weights(v, wv);
-    const int nvw = vol.n == 1 ? 1 : 4;
-    if (region) {
-      int n_ex = 0;
-      for (int rr = 0; rr < n_rate; ++rr)
-        for (int b = 0; b < nvw; ++b) {
-          const uint8_t* e = exercised.data() + (static_cast<int64_t>(rr) * vol.n + iv + b) * this->x.n + ix;
-          n_ex += e[0] + e[1] + e[2] + e[3];
-        }
-      *region = n_ex == 0 ? kContinue : n_ex == 4 * nvw * n_rate ? kExercise : kMixed;
+  int64_t at(int rr, int b, int j) const {
+    return (static_cast<int64_t>(rr) * vol.n + b) * this->x.n + j;
+  }
+  int count_exercised(int x0, int nx, int v0, int nv) const {
+    int n = 0;
+    for (int rr = 0; rr < n_rate; ++rr)
+      for (int b = v0; b < v0 + nv; ++b)
+        for (int j = x0; j < x0 + nx; ++j) n += exercised[at(rr, b, j)];
+    return n;
+  }
+
+  double premium(double x, double v, double r, Region* region) const {
+    const double tx = this->x.where(x), tv = vol.where(v);
+    const int cx = this->x.cell(tx), cv = vol.cell(tv);
+    const int nvw = vol.n == 1 ? 1 : 4, ncv = vol.n == 1 ? 1 : 2;
+    const int in_cell = count_exercised(cx, 2, cv, ncv);
+    if (in_cell == 2 * ncv * n_rate) {
+      *region = kExercise;
+      return 0.0;
     }
+    if (in_cell > 0) {
+      *region = kMixed;
+      return 0.0;
+    }
+    // the most centred stencil of continuation nodes around the cell
+    int sx[3], sv[3];
+    const int kx = this->x.starts(cx, sx), kv = vol.starts(cv, sv);
+    int ix = -1, iv = -1;
+    for (int a = 0; a < kx && ix < 0; ++a)
+      for (int b = 0; b < kv; ++b)
+        if (count_exercised(sx[a], 4, sv[b], nvw) == 0) {
+          ix = sx[a];
+          iv = sv[b];
+          break;
+        }
+    if (ix < 0) {
+      *region = kMixed;
+      return 0.0;
+    }
+    *region = kContinue;
+    double wx[4], wv[4] = {1.0, 0.0, 0.0, 0.0};
+    Axis::weights(tx, ix, wx);
+    if (vol.n > 1) Axis::weights(tv, iv, wv);
     double out = 0.0;
     for (int rr = 0; rr < n_rate; ++rr) {
       double wr = 1.0;
@@ -90,7 +133,7 @@ struct Table {
       }
       double sum = 0.0;
       for (int b = 0; b < nvw; ++b) {
-        const double* row = eep.data() + (static_cast<int64_t>(rr) * vol.n + iv + b) * this->x.n + ix;
+        const double* row = eep.data() + at(rr, iv + b, ix);
         sum += wv[b] * (wx[0] * row[0] + wx[1] * row[1] + wx[2] * row[2] + wx[3] * row[3]);
       }
       out += wr * sum;
@@ -116,6 +159,9 @@ std::vector<Table> plan_tables(const SimSeries& s, const SimScenarios& sc, const
   std::vector<char> seen(g.n_tables, 0);
   double dr_lo = 0.0, dr_hi = 0.0;
   if (sc.rate_shifts) minmax(sc.rate_shifts, n_sc, dr_lo, dr_hi);
+  // every axis also covers the unmoved point (the anchor below is taken there)
+  dr_lo = std::min(dr_lo, 0.0);
+  dr_hi = std::max(dr_hi, 0.0);
   for (int64_t i = 0; i < s.n; ++i) {
     const int32_t t = g.table[i];
     if (t < 0) continue;
@@ -126,6 +172,10 @@ std::vector<Table> plan_tables(const SimSeries& s, const SimScenarios& sc, const
     double r_lo, r_hi, d_lo = 0.0, d_hi = 0.0;
     minmax(x.ret, n_sc, r_lo, r_hi);
     if (x.dvol) minmax(x.dvol, n_sc, d_lo, d_hi);
+    r_lo = std::min(r_lo, 0.0);
+    r_hi = std::max(r_hi, 0.0);
+    d_lo = std::min(d_lo, 0.0);
+    d_hi = std::max(d_hi, 0.0);
     const double S = s.S[i], K = s.K[i];
     Table& tab = tables[t];
     if (!seen[t]) {
@@ -233,7 +283,7 @@ void simulation_revalue_grid(const SimSeries& s, const SimScenarios& sc, const S
           const double exercise = tab.right * (S1 - K);
           if (region == Table::kExercise) {          // deep in the money: exercise now
             values[k] = exercise;
-          } else if (region == Table::kMixed) {      // the boundary is inside the stencil
+          } else if (region == Table::kMixed) {      // the boundary crosses the point's cell
             american_spots(static_cast<Model>(s.american_model), s.steps, s.right[i], &S1, 1, K,
                            Tp, r, s.q[i], vol, &values[k], 1);
           } else {  // never below exercise value: clips any undershoot of the interpolation
