@@ -88,6 +88,6 @@ def test_sim_missing_underlying_is_bad_input(book_dir, tmp_path):
 def test_demo_includes_simulation_margin(tmp_path):
     result = CliRunner().invoke(main, ["demo", "--accounts", "40", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "simulation margin (es 0.99, 1,003 scenarios)" in result.output
+    assert "simulation margin (es 0.99, 503 scenarios)" in result.output
     acc = pd.read_parquet(tmp_path / "accounts.parquet")
     assert acc["sim_requirement"].notna().all() and (acc["sim_requirement"] >= 0).all()

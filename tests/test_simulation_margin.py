@@ -344,3 +344,14 @@ def test_grid_points_validated():
         with pytest.raises(pmfast.InputError, match="grid_points"):
             pmfast.simulation_margin(book, scenario_set(n=10), revaluation="grid",
                                      grid_points=bad)
+
+
+def test_every_account_rejected_still_listed():
+    pos, ins, unds = tables(59)
+    book = book_of(pos, ins, unds)
+    scen = scenario_set(n=20, underlyings=["SPX"])     # every account holds AAA, not in the set
+    sim = pmfast.simulation_margin(book, scen, errors="collect")
+    assert (sim.accounts["status"] == "rejected").all()
+    assert set(sim.accounts["account"]) == set(book.account_ids)
+    assert set(sim.components["account"]) == set(book.account_ids)
+    assert sim.accounts["es"].isna().all()

@@ -22,12 +22,14 @@ def sim_revalue(const int8_t[::1] model, const int8_t[::1] right, const double[:
                 const double[::1] vol, const double[::1] multiplier,
                 const int32_t[::1] underlying, double rate, int american_model, int steps,
                 const double[:, ::1] returns, vol_shifts, rate_shifts, double horizon_years,
-                int n_threads, table=None, int64_t n_tables=0, int n_spot=0, int n_vol=0):
+                int n_threads, table=None, int64_t n_tables=0, int n_spot=0, int n_vol=0,
+                double max_dx=0.0, double max_dvol=0.0, int max_spot=0, int max_vol=0):
     """(pnl [n_series, n_scenarios], value0 [n_series]) of every series under every scenario.
 
     ``returns`` and ``vol_shifts`` (or None) are [n_underlyings, n_scenarios] (underlying-major);
     ``rate_shifts`` is [n_scenarios] or None. With ``table`` (int32 per series, -1: full), the
-    American series are valued on ``n_tables`` premium tables of ``n_spot`` x ``n_vol`` nodes
+    American series are valued on ``n_tables`` premium tables of at least ``n_spot`` x ``n_vol``
+    nodes, spacing at most ``max_dx`` x ``max_dvol`` within ``max_spot`` x ``max_vol`` nodes
     (simulation_revalue_grid). See simulation.hpp."""
     cdef int64_t n = model.shape[0]
     for name, arr in (("right", right), ("S", S), ("K", K), ("T", T), ("q", q), ("vol", vol),
@@ -88,6 +90,10 @@ def sim_revalue(const int8_t[::1] model, const int8_t[::1] right, const double[:
         g.n_tables = n_tables
         g.n_spot = n_spot
         g.n_vol = n_vol
+        g.max_dx = max_dx
+        g.max_dvol = max_dvol
+        g.max_spot = max_spot
+        g.max_vol = max_vol
     try:
         with _interruptible():
             with nogil:

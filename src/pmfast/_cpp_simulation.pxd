@@ -47,6 +47,10 @@ cdef extern from "pmfast_core/simulation/simulation.hpp" namespace "pmfast":
         int64_t n_tables
         int n_spot
         int n_vol
+        double max_dx
+        double max_dvol
+        int max_spot
+        int max_vol
 
     void simulation_revalue_grid(const SimSeries& series, const SimScenarios& scenarios,
                                  const SimGrid& grid, double* pnl, double* value0,

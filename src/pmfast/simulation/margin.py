@@ -22,7 +22,9 @@ from pmfast.simulation.market import book_market
 
 MEASURES = ("es", "var", "worst")
 REVALUATIONS = ("full", "grid")
-GRID_POINTS = (48, 12)        # grid mode: moneyness x volatility nodes per premium table
+GRID_POINTS = (48, 12)        # grid mode: moneyness x volatility nodes per premium table ...
+GRID_MAX_STEP = (0.02, 0.03)  # ... more where the spacing would exceed 2% of log-moneyness or
+GRID_MAX_NODES = (192, 32)    # 3 vol points, within this budget (docs/simulation-margin.md)
 MAX_PNL_CELLS = 20_000_000   # sim.pnl(accounts): 160 MB of float64 at most per call
 _TAIL_EPS = 1e-9             # (1 - alpha) n within this of an integer counts as that integer
 
@@ -317,7 +319,8 @@ def _grid_tables(market, held, und_of_series, scen, grid_points):
                                 inp["right"][held][rows].astype(np.float64), T[rows],
                                 inp["q"][held][rows]])
         _, table[rows] = np.unique(keys, axis=0, return_inverse=True)
-    return table, int(table.max()) + 1 if rows.size else 0, n_spot, n_vol
+    return (table, int(table.max()) + 1 if rows.size else 0, n_spot, n_vol, *GRID_MAX_STEP,
+            *GRID_MAX_NODES)
 
 
 def _revalue(book, market, held, und_of_series, scen, nt, grid=None):

@@ -47,7 +47,7 @@ def from_options(options):
     return dict(keep, scenarios=scenario_set(**options))
 
 
-def demo_set(book, n=1000, horizon_days=2, seed=1):
+def demo_set(book, n=500, horizon_days=2, seed=1):
     """A joint scenario set for a book without history: one market factor (Student-t, 4 df,
     2% a day), a beta and idiosyncratic noise per underlying, volatility up when the market
     falls, ~10 bp rate moves, plus three named stress rows."""

@@ -146,6 +146,13 @@ struct Table {
   }
 };
 
+// Nodes of an axis spanning `range`: at least n, more if the spacing would exceed max_step,
+// at most max_n (the budget that bounds a table's cost).
+int nodes(double range, int n, double max_step, int max_n) {
+  const double want = max_step > 0.0 ? std::ceil(range / max_step) + 1.0 : 0.0;
+  return static_cast<int>(std::min<double>(std::max<double>(n, want), std::max(max_n, n)));
+}
+
 void minmax(const double* a, int64_t n, double& lo, double& hi) {
   lo = hi = a[0];
   for (int64_t k = 1; k < n; ++k) {
@@ -203,8 +210,9 @@ std::vector<Table> plan_tables(const SimSeries& s, const SimScenarios& sc, const
     Table& tab = tables[t];
     // a table whose members never move in moneyness still needs 4 nodes around its point
     const double pad = 1e-6 + 1e-9 * (x_hi[t] - x_lo[t]);
-    tab.x = make_axis(x_lo[t] - pad, x_hi[t] + pad, g.n_spot);
-    tab.vol = make_axis(v_lo[t], v_hi[t], g.n_vol);
+    tab.x = make_axis(x_lo[t] - pad, x_hi[t] + pad,
+                      nodes(x_hi[t] - x_lo[t] + 2 * pad, g.n_spot, g.max_dx, g.max_spot));
+    tab.vol = make_axis(v_lo[t], v_hi[t], nodes(v_hi[t] - v_lo[t], g.n_vol, g.max_dvol, g.max_vol));
     tab.r_lo = s.rate + dr_lo;
     tab.n_rate = dr_hi > dr_lo ? 2 : 1;
     tab.r_h = dr_hi - dr_lo;
@@ -251,7 +259,7 @@ void simulation_revalue_grid(const SimSeries& s, const SimScenarios& sc, const S
     for (int64_t t = b; t < e; ++t)
       if (tables[t].T > 0.0) fill_table(s, tables[t]);
   });
-  parallel_for(s.n, n_threads, 16, [&](int64_t begin, int64_t end) {
+  parallel_for(s.n, n_threads, kSeriesPerBlock, [&](int64_t begin, int64_t end) {
     Scratch scratch;
     scratch.values.resize(std::max<int64_t>(n_sc, 1));
     double* values = scratch.values.data();

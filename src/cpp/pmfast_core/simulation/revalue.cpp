@@ -131,9 +131,10 @@ void simulation_revalue(const SimSeries& s, const SimScenarios& sc, double* pnl,
   using namespace sim_detail;
   check_inputs(s, sc);
   const int64_t n_sc = sc.n_scenarios;
-  // American series cost ~100x a European one: small blocks keep threads balanced and Ctrl-C
-  // prompt. Blocks are fixed and each series is computed by the same code on any thread.
-  parallel_for(s.n, n_threads, 16, [&](int64_t begin, int64_t end) {
+  // American series cost ~100x a European one: blocks of kSeriesPerBlock keep threads balanced
+  // and Ctrl-C prompt (4 American series x 1,000 distinct-volatility scenarios ~ 30 ms).
+  // Blocks are fixed and each series is computed by the same code on any thread.
+  parallel_for(s.n, n_threads, kSeriesPerBlock, [&](int64_t begin, int64_t end) {
     Scratch scratch;
     scratch.values.resize(std::max<int64_t>(n_sc, 1));
     for (int64_t i = begin; i < end; ++i) {

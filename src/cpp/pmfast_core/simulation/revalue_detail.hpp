@@ -26,6 +26,9 @@ inline Shifted shifted(const SimScenarios& sc, int64_t u) {
                  sc.rate_shifts};
 }
 
+// Series per parallel block of the revaluation loops (each block starts with check_interrupt).
+constexpr int64_t kSeriesPerBlock = 4;
+
 // Reusable per-thread buffers.
 struct Scratch {
   std::vector<int64_t> order;

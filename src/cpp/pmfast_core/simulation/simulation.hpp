@@ -94,6 +94,12 @@ struct SimGrid {
   int64_t n_tables;
   int n_spot;            // moneyness nodes, >= 4
   int n_vol;             // volatility nodes, >= 4 (1 when the table's volatility never moves)
+  // A table spanning many strikes or large shifts gets more nodes, so that its spacing is at
+  // most max_dx (log-moneyness) and max_dvol (volatility), up to max_spot / max_vol nodes.
+  double max_dx;
+  double max_dvol;
+  int max_spot;
+  int max_vol;
 };
 
 void simulation_revalue_grid(const SimSeries& series, const SimScenarios& scenarios,
