@@ -179,10 +179,11 @@ std::vector<Table> plan_tables(const SimSeries& s, const SimScenarios& sc, const
     if (t >= g.n_tables) throw bad_value("table", i, t, "must be < n_tables");
     if (static_cast<SimModel>(s.model[i]) != SimModel::american)
       throw bad_value("table", i, t, "only American series are valued on a grid");
-    const Shifted x = sim_detail::shifted(sc, s.underlying[i]);
+    const double* ret = sc.returns + static_cast<int64_t>(s.underlying[i]) * n_sc;
+    const double* dvol = sc.vol_shifts ? sc.vol_shifts + static_cast<int64_t>(s.underlying[i]) * n_sc : nullptr;
     double r_lo, r_hi, d_lo = 0.0, d_hi = 0.0;
-    minmax(x.ret, n_sc, r_lo, r_hi);
-    if (x.dvol) minmax(x.dvol, n_sc, d_lo, d_hi);
+    minmax(ret, n_sc, r_lo, r_hi);
+    if (dvol) minmax(dvol, n_sc, d_lo, d_hi);
     r_lo = std::min(r_lo, 0.0);
     r_hi = std::max(r_hi, 0.0);
     d_lo = std::min(d_lo, 0.0);
@@ -255,6 +256,7 @@ void simulation_revalue_grid(const SimSeries& s, const SimScenarios& sc, const S
   if (g.n_spot < 4 || g.n_vol < 4) throw InputError("grid needs n_spot >= 4 and n_vol >= 4");
   const int64_t n_sc = sc.n_scenarios;
   std::vector<Table> tables = plan_tables(s, sc, g);
+  const std::vector<double> lg = log_growth(sc);
   parallel_for(g.n_tables, n_threads, 1, [&](int64_t b, int64_t e) {
     for (int64_t t = b; t < e; ++t)
       if (tables[t].T > 0.0) fill_table(s, tables[t]);
@@ -264,7 +266,7 @@ void simulation_revalue_grid(const SimSeries& s, const SimScenarios& sc, const S
     scratch.values.resize(std::max<int64_t>(n_sc, 1));
     double* values = scratch.values.data();
     for (int64_t i = begin; i < end; ++i) {
-      const Shifted x = shifted(sc, s.underlying[i]);
+      const Shifted x = shifted(sc, lg, s.underlying[i]);
       const double Tp = std::max(s.T[i] - sc.horizon_years, 0.0);
       value0[i] = value_today(s, i);
       const int32_t t = g.table[i];
@@ -274,7 +276,7 @@ void simulation_revalue_grid(const SimSeries& s, const SimScenarios& sc, const S
       } else {
         const Table& tab = tables[t];
         european_values(s, i, false, x, n_sc, Tp, values);
-        const double K = s.K[i], logK = std::log(K);
+        const double K = s.K[i], log_sk = std::log(s.S[i] / K);
         // Anchor: the interpolated premium at the unmoved point (spot, volatility and rate of
         // today, time T') is corrected to the exact one, so a scenario's error is the change
         // of the interpolation error from there (smooth, mostly cancelling), not its level.
@@ -285,13 +287,13 @@ void simulation_revalue_grid(const SimSeries& s, const SimScenarios& sc, const S
         // (only where the stencil there is smooth: a mixed one's error says nothing about
         // its neighbours')
         Table::Region at_zero;
-        const double eep0 = tab.premium(std::log(s.S[i]) - logK, vol0, s.rate, &at_zero);
+        const double eep0 = tab.premium(log_sk, vol0, s.rate, &at_zero);
         const double bias = at_zero != Table::kContinue ? 0.0 :
             K * eep0 - (exact - bsm_value(s.right[i], s.S[i], K, Tp, s.rate, s.q[i], vol0));
         for (int64_t k = 0; k < n_sc; ++k) {
           const double S1 = x.spot(s.S[i], k), vol = x.vol(s.vol[i], k), r = x.rate(s.rate, k);
           Table::Region region;
-          const double eep = tab.premium(std::log(S1) - logK, vol, r, &region);
+          const double eep = tab.premium(log_sk + x.log_growth[k], vol, r, &region);
           const double exercise = tab.right * (S1 - K);
           if (region == Table::kExercise) {          // deep in the money: exercise now
             values[k] = exercise;

@@ -15,16 +15,31 @@ struct Shifted {
   const double* ret;
   const double* dvol;   // nullptr: no shift
   const double* drate;  // nullptr: no shift
+  const double* log_growth;  // log(1 + ret)
   double spot(double S, int64_t k) const { return std::max(S * (1.0 + ret[k]), 0.0); }
   double vol(double v, int64_t k) const { return scenario_vol(v, dvol ? dvol[k] : 0.0, true); }
   double rate(double r, int64_t k) const { return drate ? r + drate[k] : r; }
 };
 
-inline Shifted shifted(const SimScenarios& sc, int64_t u) {
+// log(1 + return) of every (underlying, scenario), underlying-major like the returns.
+std::vector<double> log_growth(const SimScenarios& sc);
+
+inline Shifted shifted(const SimScenarios& sc, const std::vector<double>& log_growth,
+                       int64_t u) {
   const int64_t n = sc.n_scenarios;
   return Shifted{sc.returns + u * n, sc.vol_shifts ? sc.vol_shifts + u * n : nullptr,
-                 sc.rate_shifts};
+                 sc.rate_shifts, log_growth.data() + u * n};
 }
+
+// A European option (black76: an option on a future, q = r) at time T' after the horizon.
+struct EuropeanSeries {
+  double right, S, K, T, r, q, vol;
+  bool black76;
+};
+
+// out[k] = value in scenario k (european_scenarios_simd.cpp): the same formula and limits as
+// bsm_value with S' = S (1 + ret), vol' = max(vol (1 + dvol), 1e-4), r' = r + drate.
+void european_scenarios(const EuropeanSeries& e, const Shifted& x, int64_t n, double* out);
 
 // Series per parallel block of the revaluation loops (each block starts with check_interrupt).
 constexpr int64_t kSeriesPerBlock = 4;
