@@ -25,6 +25,9 @@ What it reuses from pmfast, and why that is honest:
   Using the same model as pmfast is what lets the per-account check hold to 1e-6. When the rule
   set's model has no numpy twin (``fixed_point``), both sides run ``bjs2002`` for the timing and
   the check, and pmfast's own default is timed as well for reference.
+* ``--american quantlib``: American values from QuantLib's QdFp engine instead (the engine a
+  quant would take for the method of pmfast's default ``fixed_point``; one option at a time
+  from Python), pmfast with its preset model; the per-account check then holds to 1e-3 (measured 3e-5 on requirements, 1.2e-4 on risk).
 * Implied volatilities, only if some option lacks one (the generated workloads give all):
   ``pmfast.pricing.implied_vol`` (compiled - flatters the baseline; reported if used).
 
@@ -64,8 +67,48 @@ def bsm(right, S, K, T, r, q, vol):
 
 
 def american(right, S, K, T, r, q, vol, model, steps):
+    if model == "quantlib":
+        return american_quantlib(right, S, K, T, r, q, vol)
     from pmfast._reference.pricing import american_value
     return american_value(right, S, K, T, r, q, vol, model=model, steps=steps)
+
+
+def american_quantlib(right, S, K, T, r, q, vol):
+    """QuantLib's QdFp American engine (Andersen-Lake-Offengenden, the method of pmfast's
+    fixed_point), one option at a time as a quant drives QuantLib from Python: quotes updated
+    in place, one VanillaOption per row. T in years is rounded to whole days (QuantLib's
+    exercise is a date); rates, yield and vol are flat."""
+    import QuantLib as ql
+
+    today = ql.Date(1, 1, 2020)
+    ql.Settings.instance().evaluationDate = today
+    dc = ql.Actual365Fixed()
+    spot, rate, div, sigma = (ql.SimpleQuote(0.0) for _ in range(4))
+    curve = lambda quote: ql.YieldTermStructureHandle(  # noqa: E731
+        ql.FlatForward(today, ql.QuoteHandle(quote), dc, ql.Continuous))
+    process = ql.BlackScholesMertonProcess(
+        ql.QuoteHandle(spot), curve(div), curve(rate),
+        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(),
+                                                           ql.QuoteHandle(sigma), dc)))
+    engine = ql.QdFpAmericanEngine(process)
+    n = len(S)
+    r, q = np.broadcast_to(r, (n,)), np.broadcast_to(q, (n,))
+    out = np.empty(n)
+    for i in range(n):
+        days = int(round(T[i] * 365))
+        if days <= 0 or vol[i] <= 0 or S[i] <= 0:
+            out[i] = max(right[i] * (S[i] - K[i]), 0.0)
+            continue
+        spot.setValue(float(S[i]))
+        rate.setValue(float(r[i]))
+        div.setValue(float(q[i]))
+        sigma.setValue(float(vol[i]))
+        kind = ql.Option.Call if right[i] > 0 else ql.Option.Put
+        option = ql.VanillaOption(ql.PlainVanillaPayoff(kind, float(K[i])),
+                                  ql.AmericanExercise(today, today + days))
+        option.setPricingEngine(engine)
+        out[i] = option.NPV()
+    return out
 
 
 def _price(frame, spot, rate, model, steps):
@@ -253,12 +296,18 @@ def compare(base, fast):
     return out
 
 
-def run(data_dir, n_threads=1, rules_name="finra-cpm", repeat=1):
+def run(data_dir, n_threads=1, rules_name="finra-cpm", repeat=1, american_engine="twin"):
+    """american_engine: "twin" (the numpy twin of the rule set's model, bjs2002 for
+    fixed_point, on both sides) or "quantlib" (the baseline prices American options with
+    QuantLib's QdFp engine, pmfast with the rule set's own model, fixed_point)."""
     import pmfast
     rules = pmfast.RuleSet.load(rules_name)
     W.env_threads(n_threads)
-    model = rules.american_model if rules.american_model in TWINS else "bjs2002"
-    same = rules.replace(american_model=model)
+    if american_engine == "quantlib":
+        model, same = "quantlib", rules
+    else:
+        model = rules.american_model if rules.american_model in TWINS else "bjs2002"
+        same = rules.replace(american_model=model)
     report = {"american_model": model, "preset_model": rules.american_model}
     base_runs, fast_runs, default_runs = [], [], []
     for _ in range(repeat):
@@ -267,7 +316,7 @@ def run(data_dir, n_threads=1, rules_name="finra-cpm", repeat=1):
         base_runs.append((time.perf_counter() - t0, steps))
         fast, sec = pmfast_margin(data_dir, same, n_threads)
         fast_runs.append(sec)
-        if model != rules.american_model:
+        if model not in (rules.american_model, "quantlib"):
             default_runs.append(pmfast_margin(data_dir, rules, n_threads)[1])
     report["baseline_s"] = float(np.median([b[0] for b in base_runs]))
     report["baseline_steps"] = base_runs[len(base_runs) // 2][1]
@@ -281,8 +330,10 @@ def run(data_dir, n_threads=1, rules_name="finra-cpm", repeat=1):
 
 
 def format_report(workload, n_threads, r):
-    lines = [f"workload {workload}, {n_threads} thread(s), American model {r['american_model']} "
-             f"on both sides (preset: {r['preset_model']})",
+    engines = (f"American: QuantLib QdFp in the baseline, {r['preset_model']} in pmfast"
+               if r["american_model"] == "quantlib" else
+               f"American model {r['american_model']} on both sides (preset: {r['preset_model']})")
+    lines = [f"workload {workload}, {n_threads} thread(s), {engines}",
              f"pandas + numpy baseline: {r['baseline_s']:8.3f} s   (" + ", ".join(
                  f"{k} {v:.2f}" for k, v in r["baseline_steps"].items()) + ")",
              f"pmfast (Parquet -> accounts): {r['pmfast_s']:8.3f} s",
@@ -306,15 +357,23 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--data-dir", help="Parquet workload folder (kept and reused)")
+    p.add_argument("--american", choices=("twin", "quantlib"), default="twin",
+                   help="baseline's American engine: the numpy twin of the same model as pmfast "
+                        "(default), or QuantLib's QdFp engine against pmfast's fixed_point")
     args = p.parse_args(argv)
     accounts = W.WORKLOADS.get(args.workload) or int(args.workload)
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = args.data_dir or tmp
         if not W.have_parquet(data_dir):
             W.write_workload(accounts, data_dir)
-        r = run(data_dir, args.threads, repeat=args.repeat)
+        r = run(data_dir, args.threads, repeat=args.repeat, american_engine=args.american)
     print(format_report(args.workload, args.threads, r))
-    ok = all(r["check"][c]["over_1e-6"] == 0 for c in ("requirement", "risk", "minimum"))
+    # two implementations of the same method (QuantLib's default QdFp scheme, pmfast's
+    # fixed_point scheme) agree to ~1e-6 of a price; a group's risk is a difference of
+    # scenario values, which can make that 1e-4 of it (measured on `small`: 1.2e-4)
+    limit = 1e-3 if args.american == "quantlib" else 1e-6
+    r["check"]["limit"] = limit
+    ok = all(r["check"][c]["max_rel"] <= limit for c in ("requirement", "risk", "minimum"))
     sys.exit(0 if ok and r["check"]["accounts_base"] == r["check"]["accounts_pmfast"] else 1)
 
 

@@ -16,7 +16,8 @@ import time
 import numpy as np
 import pytest
 
-from pmfast import pricing
+import pmfast
+from pmfast import _core, pricing
 from test_bench_pricing import _book  # the same realistic book as the pricing benchmarks
 
 ql = pytest.importorskip("QuantLib")
@@ -48,6 +49,23 @@ def test_american_grid_single_thread(benchmark, label):
     rate = N_SERIES * len(MOVES) / benchmark.stats.stats.median / 1e6
     benchmark.extra_info["M valuations/s"] = round(rate, 3)
     RATES[label] = rate
+
+
+@pytest.mark.parametrize("isa", pmfast.show_config()["cpu_isas"])
+def test_fixed_point_per_instruction_set(benchmark, isa):
+    """fixed_point on each kernel path this CPU runs (forced as PMFAST_ISA would), 20k x 10."""
+    book = _book(N_SERIES // 5, seed=3)
+    previous = _core._set_isa(isa)
+    try:
+        benchmark.pedantic(pricing.reprice_grid, args=(*book, MOVES),
+                           kwargs=dict(model="fixed_point", n_threads=1), rounds=3, iterations=1)
+    finally:
+        _core._set_isa(previous)
+    rate = N_SERIES // 5 * len(MOVES) / benchmark.stats.stats.median / 1e6
+    benchmark.extra_info["M valuations/s"] = round(rate, 3)
+    benchmark.extra_info["summary"] = (f"fixed_point on {isa}: {rate:.2f} M valuations/s (goal >= 2; "
+                                       "wall clock: on a shared machine run with "
+                                       "--benchmark-timer time.process_time)")
 
 
 def test_quantlib_high_precision_from_python(benchmark):

@@ -48,7 +48,19 @@ def __dir__():
 
 
 def show_config():
-    """How the compiled core was built (compiler, AVX2, OpenMP) and the thread default."""
+    """How the compiled core was built and runs, and the thread default.
+
+    Returns
+    -------
+    dict
+        ``compiler``; ``kernel_isa``: the instruction set of the pricing and aggregation
+        kernels (``baseline``, ``avx2`` or ``avx512``), the widest the CPU runs unless the
+        environment variable ``PMFAST_ISA`` forced another at import; ``cpu_isas``: every set
+        this CPU runs; ``native_build``: the rest of the core was compiled with
+        ``-march=native`` (``PMFAST_NATIVE=ON``) and runs only on CPUs like the build machine;
+        ``avx2``: that code was compiled with AVX2; ``openmp``, ``openmp_max_threads``;
+        ``effective_cpu_count``: the CPUs this process may use (the thread default).
+    """
     from pmfast._threads import effective_cpu_count
     config = dict(_core.show_config())
     config["effective_cpu_count"] = effective_cpu_count()

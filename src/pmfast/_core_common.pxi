@@ -1,6 +1,7 @@
 # Helpers shared by every binding area.
-from pmfast._cpp_common cimport (build_compiler, build_avx2, build_openmp, openmp_max_threads,
-                                 interrupt_enter, interrupt_exit)
+from pmfast._cpp_common cimport (build_compiler, build_avx2, build_native, build_openmp,
+                                 openmp_max_threads, kernel_isa, cpu_best_isa, cpu_isas,
+                                 select_kernel_isa, interrupt_enter, interrupt_exit)
 from cpython.exc cimport PyErr_CheckSignals
 from pmfast.errors import InputError, PmfastError
 
@@ -34,10 +35,47 @@ cdef class _interruptible:
 
 
 def show_config():
-    """How the compiled core was built: compiler, AVX2, OpenMP and its thread count."""
+    """How the compiled core was built (compiler, OpenMP and its thread count, whether the
+    non-dispatched code was compiled for the build machine only) and which instruction set the
+    hot kernels run: `kernel_isa` (baseline, avx2 or avx512), chosen at import from the CPU or
+    forced by the environment variable PMFAST_ISA."""
     return {
         "compiler": build_compiler().decode(),
+        "kernel_isa": kernel_isa().decode(),
+        "cpu_isas": [name.decode() for name in cpu_isas()],
+        "native_build": bool(build_native()),
         "avx2": bool(build_avx2()),
         "openmp": bool(build_openmp()),
         "openmp_max_threads": int(openmp_max_threads()),
     }
+
+
+def _set_isa(name):
+    """Run the dispatched kernels with instruction set `name` (baseline, avx2, avx512) from now
+    on; returns the previous one. For tests and benchmarks: not thread-safe against running
+    calls. Raises InputError if the name is unknown or this CPU cannot run it."""
+    previous = kernel_isa().decode()
+    try:
+        select_kernel_isa(str(name).encode())
+    except Exception as exc:
+        raise _translate(exc) from None
+    return previous
+
+
+def _isa_from_environment():
+    """PMFAST_ISA=baseline|avx2|avx512 forces the kernels' instruction set (unset, empty or
+    `auto`: the widest the CPU runs). A set the CPU cannot run is not an import error, which
+    would stop a production run over a tuning knob: it warns and keeps the widest."""
+    import os
+    import warnings
+    requested = os.environ.get("PMFAST_ISA", "").strip().lower()
+    if requested in ("", "auto"):
+        return
+    try:
+        _set_isa(requested)
+    except InputError as exc:
+        warnings.warn(f"PMFAST_ISA={requested!r} ignored: {exc}; using "
+                      f"{kernel_isa().decode()}", RuntimeWarning, stacklevel=2)
+
+
+_isa_from_environment()

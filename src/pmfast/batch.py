@@ -175,12 +175,13 @@ def write_outputs(run, out, *, report=None):
         pm_report.write_report(run, report)
 
 
-def write_generated(accounts, seed, out_dir, fmt="parquet"):
-    """Write a synthetic book's tables into out_dir; return the paths."""
-    tables = pmfast.generate(accounts=accounts, seed=seed)
+def write_generated(accounts, seed, out_dir, fmt="parquet", history_days=None):
+    """Write a synthetic book's tables (and with ``history_days`` its history and rates) into
+    out_dir; return the paths."""
+    tables = pmfast.generate(accounts=accounts, seed=seed, history_days=history_days)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name in GENERATED_TABLES:
+    for name in GENERATED_TABLES + (("history", "rates") if history_days else ()):
         path = out_dir / f"{name}.{fmt}"
         write_table(tables[name], path)
         paths.append(path)

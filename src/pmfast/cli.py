@@ -113,10 +113,17 @@ def margin(positions, instruments, underlyings, product_groups, as_of, rate, rul
               help="folder for positions, instruments, underlyings, product_groups")
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet",
               show_default=True)
-def generate(accounts, seed, out, fmt):
+@click.option("--history", "history_days", type=click.IntRange(min=1), default=None,
+              help="also write history (date, underlying, price, vol) and rates (date, rate) "
+                   "over this many trading days")
+def generate(accounts, seed, out, fmt, history_days):
     """Write a realistic synthetic book (deterministic for a seed)."""
     from pmfast import batch
-    paths = batch.write_generated(accounts, seed, pathlib.Path(out), fmt)
+    try:
+        paths = batch.write_generated(accounts, seed, pathlib.Path(out), fmt,
+                                      history_days=history_days)
+    except InputError as exc:
+        _fail_bad_input(exc)
     for path in paths:
         click.echo(str(path))
 

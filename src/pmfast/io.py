@@ -63,7 +63,7 @@ def _mixed_pandas(frame, table):
 
 # Id and code columns read as strings from CSV whatever they look like.
 _STRING_COLUMNS = ("account", "instrument", "underlying", "future", "product_group", "kind",
-                   "right", "style", "group_type")
+                   "right", "style", "group_type", "scenario", "factor")
 
 
 def to_arrow(data, table):

@@ -110,7 +110,7 @@ def _series(rng, und, n_series):
 
 
 def generate(accounts=1000, seed=0, *, positions=None, underlyings=None, series=None,
-             as_of="2026-11-20", rate=0.045, as_book=False):
+             as_of="2026-11-20", rate=0.045, as_book=False, history_days=None):
     """Generate a realistic synthetic book.
 
     Parameters
@@ -126,6 +126,10 @@ def generate(accounts=1000, seed=0, *, positions=None, underlyings=None, series=
         Valuation date and rate (also used for the marks).
     as_book : bool
         Return a ``pmfast.Book`` instead of the tables.
+    history_days : int, optional
+        Also return ``history`` (date, underlying, price, vol) and ``rates`` (date, rate) over
+        this many trading days up to ``as_of`` (:mod:`pmfast.synthetic_history`); the book's
+        tables are the same with or without it. Not with ``as_book``.
 
     Returns
     -------
@@ -140,6 +144,9 @@ def generate(accounts=1000, seed=0, *, positions=None, underlyings=None, series=
     """
     if isinstance(accounts, bool) or not isinstance(accounts, (int, np.integer)) or accounts < 1:
         raise InputError(f"accounts must be a positive integer, got {accounts!r}")
+    if history_days is not None and as_book:
+        raise InputError("history_days returns the history as tables: build the Book from "
+                         "the tables (as_book=False)")
     rng = np.random.default_rng(seed)
     scale = accounts / 1000.0
     n_pos = int(positions if positions is not None else 10 * accounts)
@@ -313,6 +320,10 @@ def generate(accounts=1000, seed=0, *, positions=None, underlyings=None, series=
     })
     tables = {"positions": positions_t, "instruments": instruments,
               "underlyings": underlyings_t, "product_groups": product_groups}
+    if history_days is not None:
+        from pmfast.synthetic_history import generate_history
+        tables.update(generate_history(underlyings_t, history_days, seed=seed, as_of=as_of_date,
+                                       rate=rate))
     if as_book:
         from pmfast.book import Book
         return Book(positions_t, instruments, underlyings_t, product_groups, as_of=as_of_date,

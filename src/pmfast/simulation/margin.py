@@ -39,8 +39,8 @@ def tail_count(confidence, n_scenarios):
 
 
 def as_scenario_set(scenarios, horizon_days=None, rates=None):
-    """A ScenarioSet from a ScenarioSet, or from a long table (pandas, polars, pyarrow, path):
-    read by ``pmfast.simulation.given`` when present."""
+    """A ScenarioSet from a ScenarioSet, or from a long table (pandas, polars, pyarrow, path)
+    read by ``pmfast.simulation.given``."""
     if isinstance(scenarios, ScenarioSet):
         if horizon_days is not None and float(horizon_days) != scenarios.horizon_days:
             raise InputError(f"horizon_days={horizon_days!r} given with a {scenarios.horizon_days:g}"
@@ -51,10 +51,7 @@ def as_scenario_set(scenarios, horizon_days=None, rates=None):
     if horizon_days is None:
         raise InputError("simulation_margin: a scenario table needs horizon_days= (calendar days "
                          "of the horizon)")
-    try:
-        from pmfast.simulation import given
-    except ImportError:
-        from pmfast.simulation._long_table import read_given as given
+    from pmfast.simulation.given import given
     return given(scenarios, rates=rates, horizon_days=horizon_days)
 
 

@@ -8,6 +8,8 @@
 #pragma once
 #include <cstdint>
 
+#include "pmfast_core/dispatch/isa_namespace.hpp"
+
 namespace pmfast {
 
 // Accuracy/speed knobs of the engine (the paper's n, l, m, p).
@@ -40,7 +42,17 @@ void fixed_point_spots(const FpScheme& scheme, double right, const double* spots
                        double* out, int64_t out_stride);
 
 // Vectorised inner loops (american_fp_simd.cpp, compiled with -ffast-math). Every array has
-// at least `n` finite entries, n a multiple of 8, 64-byte aligned; sd > 0.
+// at least `n` finite entries, n a multiple of 8, 64-byte aligned; sd > 0. Like the kernel
+// above, one copy per instruction set: the rest of the core calls fixed_point_spots, which goes
+// through pricing_kernels().
+struct FpTables;  // american_fp_tables.hpp
+
+PMFAST_ISA_BEGIN
+// fixed_point_spots for the tables of one scheme (american_fp_kernel.cpp).
+void fixed_point_spots_kernel(const FpTables& tables, double right, const double* spots,
+                              int64_t n_spots, double K, double T, double r, double q,
+                              double vol, double* out, int64_t out_stride);
+
 namespace fp_simd {
 // d+ = a / sd + sd / 2, d- = d+ - sd: cdf_plus = N(d+), cdf_minus = N(d-).
 void cdf_pair(int n, const double* a, const double* sd, double* cdf_plus, double* cdf_minus);
@@ -51,6 +63,8 @@ void pdf_cdf_pair(int n, const double* a, const double* sd, double* cdf_plus, do
 // d- = d+ - 2 half_sd[k]: the premium integrand at each quadrature point.
 void premium_terms(int n, double ln_x, double x, const double* c, const double* inv_sd,
                    const double* half_sd, const double* ar, const double* aq, double* term);
+// ln_b[i] = log(b[i]) and H[i] = (ln_b[i] - ln_xmax)^2 at every boundary node (b[i] > 0).
+void log_boundary(int n, const double* b, double ln_xmax, double* ln_b, double* H);
 // out[i] = scale[i] * exp(rate * arg[i]).
 void scaled_exp(int n, double rate, const double* arg, const double* scale, double* out);
 // QD+ (Li 2005) exercise boundary of a unit-strike put (r > 0) at each time to expiry tau[i] > 0:
@@ -58,5 +72,6 @@ void scaled_exp(int n, double rate, const double* arg, const double* scale, doub
 void qdplus_boundary(int n, const double* tau, double r, double q, double vol, double xmax,
                      int iterations, double* b);
 }  // namespace fp_simd
+PMFAST_ISA_END
 
 }  // namespace pmfast

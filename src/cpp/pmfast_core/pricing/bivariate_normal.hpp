@@ -24,8 +24,11 @@ constexpr double kTwoPi = 6.283185307179586476925;
 // sqrt((sqrt(5) - 1) / 2): Bjerksund-Stensland 2002's correlation.
 constexpr double kBjsRho = 0.78615137775742328607;
 
+PMFAST_ISA_BEGIN
 // M(a, b; kBjsRho), or M(a, b; -kBjsRho) if negative_rho. Nodes are precomputed for the fixed
-// correlation, and the sum is vectorised (bivariate_normal_simd.cpp). Arguments must be finite.
+// correlation, and the sum is vectorised (bivariate_normal_simd.cpp, one copy per instruction
+// set; the generic bvn_cdf_bjs in pricing_kernels.cpp calls the selected one). Arguments must be finite.
 double bvn_cdf_bjs(double a, double b, bool negative_rho);
+PMFAST_ISA_END
 
 }  // namespace pmfast

@@ -7,6 +7,7 @@
 #include "pmfast_core/pricing/bivariate_normal.hpp"
 
 namespace pmfast {
+PMFAST_ISA_BEGIN
 
 namespace {
 struct FixedRhoNodes {
@@ -40,4 +41,5 @@ double bvn_cdf_bjs(double a, double b, bool negative_rho) {
   return m < 0.0 ? 0.0 : (m > 1.0 ? 1.0 : m);
 }
 
+PMFAST_ISA_END
 }  // namespace pmfast

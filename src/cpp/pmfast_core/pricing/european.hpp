@@ -3,7 +3,10 @@
 #pragma once
 #include <cmath>
 
+#include "pmfast_core/dispatch/isa_namespace.hpp"
+
 namespace pmfast {
+PMFAST_ISA_BEGIN
 
 // Standard normal CDF. erfc keeps full relative accuracy in the lower tail.
 inline double norm_cdf(double x) { return 0.5 * std::erfc(-x * 0.70710678118654752440); }
@@ -61,4 +64,5 @@ inline double black76_value(double right, double F, double K, double T, double r
   return bsm_value(right, F, K, T, r, r, vol);
 }
 
+PMFAST_ISA_END
 }  // namespace pmfast

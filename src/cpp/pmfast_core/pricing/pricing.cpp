@@ -8,6 +8,7 @@
 #include "pmfast_core/pricing/american.hpp"
 #include "pmfast_core/common/errors.hpp"
 #include "pmfast_core/pricing/european_simd.hpp"
+#include "pmfast_core/pricing/pricing_kernels.hpp"
 #include "pmfast_core/common/parallel.hpp"
 
 namespace pmfast {
@@ -34,8 +35,9 @@ void price_options(const OptionArrays& o, Model model, int steps, bool american,
   check_model(model, steps);
   validate_options(o);
   if (is_european_model(model)) {
+    const PricingKernels& kern = pricing_kernels();
     parallel_for(o.n, n_threads, 1 << 14, [&](int64_t b, int64_t e) {
-      bsm_block(o, model == Model::black76, b, e, out);
+      kern.bsm_block(o, model == Model::black76, b, e, out);
     });
     return;
   }
@@ -58,8 +60,9 @@ void reprice_grid(const OptionArrays& o, const ScenarioGrid& grid, Model model, 
   if (is_european_model(model)) {
     // 1024 series per task: a multiple of kGridLanes (bit-identical results for any n_threads).
     static_assert(1024 % kGridLanes == 0, "grid tasks must start on a chunk boundary");
+    const PricingKernels& kern = pricing_kernels();
     parallel_for(o.n, n_threads, 1024, [&](int64_t b, int64_t e) {
-      bsm_grid_block(o, grid, model == Model::black76, b, e, out + b * n_sc);
+      kern.bsm_grid_block(o, grid, model == Model::black76, b, e, out + b * n_sc);
     });
     return;
   }

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 
+#include "pmfast_core/dispatch/isa_namespace.hpp"
 #include "pmfast_core/pricing/options.hpp"
 
 namespace pmfast {
@@ -24,10 +25,12 @@ struct ScenarioGrid {
 // Smallest volatility a scenario may produce (pricing.md).
 constexpr double kScenarioVolFloor = 1e-4;
 
+PMFAST_ISA_BEGIN
 inline double scenario_vol(double vol, double shift, bool relative) {
   const double v = relative ? vol * (1.0 + shift) : vol + shift;
   return v > kScenarioVolFloor ? v : kScenarioVolFloor;
 }
+PMFAST_ISA_END
 
 // out is row-major [n_series, n_moves * n_vols]; column = move_index * n_vols + vol_index.
 void reprice_grid(const OptionArrays& o, const ScenarioGrid& grid, Model model, int steps,

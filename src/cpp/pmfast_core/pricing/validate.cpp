@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "pmfast_core/common/errors.hpp"
@@ -6,11 +8,42 @@
 
 namespace pmfast {
 
+namespace {
+
+// Checks run a branch-free pass over blocks of kCheckBlock values (vectorised: one OR per value,
+// ~15x faster than the per-value branches, which were as slow as the pricing kernel itself),
+// and only a block that fails is scanned again value by value for the first offender's message.
+constexpr int64_t kCheckBlock = 4096;
+
+// Every x in [lo, DBL_MAX]: NaN fails both comparisons, +-inf the bounds.
+bool block_in_range(const double* x, int64_t n, double lo) {
+  constexpr double kMax = std::numeric_limits<double>::max();
+  // A count of 0s and 1s (exact in any order, so the simd reduction may reorder it): a form
+  // GCC vectorises for SSE2, where an integer OR of the comparisons was not.
+  double bad = 0.0;
+#pragma omp simd reduction(+ : bad)
+  for (int64_t i = 0; i < n; ++i) bad += (x[i] >= lo && x[i] <= kMax) ? 0.0 : 1.0;
+  return bad == 0.0;
+}
+
+bool block_is_sign(const int8_t* right, int64_t n) {
+  unsigned bad = 0;
+  for (int64_t i = 0; i < n; ++i) bad |= (right[i] != 1) & (right[i] != -1);
+  return bad == 0;
+}
+
+}  // namespace
+
 void check_column(const char* name, const double* x, int64_t n, bool allow_negative) {
-  for (int64_t i = 0; i < n; ++i) {
-    if (std::isnan(x[i])) throw bad_value(name, i, x[i], "must be a number, not NaN");
-    if (std::isinf(x[i])) throw bad_value(name, i, x[i], "must be finite");
-    if (!allow_negative && x[i] < 0) throw bad_value(name, i, x[i], "must be >= 0");
+  const double lo = allow_negative ? -std::numeric_limits<double>::max() : 0.0;
+  for (int64_t b = 0; b < n; b += kCheckBlock) {
+    const int64_t e = std::min(n, b + kCheckBlock);
+    if (block_in_range(x + b, e - b, lo)) continue;
+    for (int64_t i = b; i < e; ++i) {
+      if (std::isnan(x[i])) throw bad_value(name, i, x[i], "must be a number, not NaN");
+      if (std::isinf(x[i])) throw bad_value(name, i, x[i], "must be finite");
+      if (!allow_negative && x[i] < 0) throw bad_value(name, i, x[i], "must be >= 0");
+    }
   }
 }
 
@@ -27,9 +60,12 @@ void check_model(Model model, int steps) {
 }
 
 void validate_market(const OptionArrays& o) {
-  for (int64_t i = 0; i < o.n; ++i) {
-    if (o.right[i] != 1 && o.right[i] != -1) {
-      throw bad_value("right", i, o.right[i], "must be call (C, +1) or put (P, -1)");
+  for (int64_t b = 0; b < o.n; b += kCheckBlock) {
+    const int64_t e = std::min(o.n, b + kCheckBlock);
+    if (block_is_sign(o.right + b, e - b)) continue;
+    for (int64_t i = b; i < e; ++i) {
+      if (o.right[i] != 1 && o.right[i] != -1)
+        throw bad_value("right", i, o.right[i], "must be call (C, +1) or put (P, -1)");
     }
   }
   check_column("S", o.S, o.n, false);

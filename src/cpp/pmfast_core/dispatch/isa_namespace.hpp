@@ -1,0 +1,14 @@
+// Inline functions of headers shared by the per-ISA kernels (european.hpp, ...) are wrapped in
+// PMFAST_ISA_BEGIN / PMFAST_ISA_END. In a per-ISA object the build defines PMFAST_ISA_NS
+// (isa_avx2, ...), so each instruction set gets its own copy with its own mangled name: the
+// linker keeps one copy of an inline function that was not inlined, and an AVX-512 copy picked
+// for baseline code would crash a CPU without AVX-512. Elsewhere the macros expand to nothing.
+#pragma once
+
+#ifdef PMFAST_ISA_NS
+#define PMFAST_ISA_BEGIN inline namespace PMFAST_ISA_NS {
+#define PMFAST_ISA_END }
+#else
+#define PMFAST_ISA_BEGIN
+#define PMFAST_ISA_END
+#endif
