@@ -67,6 +67,7 @@ def test_method_all_side_by_side(book_dir, tmp_path):
     assert len(written) == 60 and (written["status"] == "ok").all()
     html = (tmp_path / "r.html").read_text()
     assert "Simulation margin" in html and "Largest contributions to ES" in html
+    assert ">VaR " in html and ">ES " in html     # the loss distribution marks both
 
 
 def test_sim_without_scenarios_is_bad_input(book_dir, tmp_path):

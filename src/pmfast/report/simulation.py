@@ -2,26 +2,46 @@
 losses with VaR and ES marked, and the underlyings contributing most to its ES."""
 import html
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from pmfast.report.charts import _to_svg
+from pmfast.report.charts import (MARK, NEUTRAL, _Frame, _label, _svg, _text, nice_ticks)
 
 TOP_CONTRIBUTIONS = 8
+VAR_COLOUR = "#f57900"
 
 
 def loss_distribution(losses, var, es, title):
-    """Histogram of an account's scenario losses (loss = -P&L), VaR and ES as vertical lines."""
-    fig, ax = plt.subplots(figsize=(7, 2.8), layout="constrained")
+    """Histogram of an account's scenario losses (loss = -P&L) with VaR and ES marked, as inline
+    SVG drawn like the report's other charts (pmfast.report.charts)."""
+    width, height = 680, 260
     losses = np.asarray(losses, dtype=float)
-    ax.hist(losses, bins=min(80, max(10, len(losses) // 10)), color="#3465a4")
-    ax.axvline(var, color="#f57900", linewidth=1.2, label=f"VaR {var:,.0f}")
-    ax.axvline(es, color="#cc0000", linewidth=1.2, label=f"ES {es:,.0f}")
-    ax.set_xlabel("loss over the horizon ($)")
-    ax.set_ylabel("scenarios")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
-    return _to_svg(fig)
+    lo, hi = float(min(losses.min(), var, es)), float(max(losses.max(), var, es))
+    if hi <= lo:
+        hi = lo + 1.0
+    counts, edges = np.histogram(losses, bins=min(80, max(10, len(losses) // 10)),
+                                 range=(lo, hi))
+    frame = _Frame(60, 30, width - 80, height - 75, (lo, hi),
+                   nice_ticks(0, max(int(counts.max()), 1)))
+    parts = [_text(width / 2, 18, title, 11)] + frame.axes("scenarios")
+    base = frame.y(0)
+    for count, a, b in zip(counts, edges[:-1], edges[1:]):
+        if count:
+            top = frame.y(count)
+            parts.append(f"<rect x='{frame.x(a):.1f}' y='{top:.1f}' "
+                         f"width='{max(frame.x(b) - frame.x(a) - 0.5, 0.5):.1f}' "
+                         f"height='{base - top:.1f}' fill='{NEUTRAL}'/>")
+    for v in nice_ticks(lo, hi, 6):
+        if lo <= v <= hi:
+            parts.append(_text(frame.x(v), base + 13, _label(v), 8))
+    for value, name, colour, dy in ((var, "VaR", VAR_COLOUR, 12), (es, "ES", MARK, 26)):
+        x = frame.x(value)
+        parts.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='{frame.top}' y2='{base}' "
+                     f"stroke='{colour}' stroke-width='1.2'/>")
+        parts.append(_text(x + 4, frame.top + dy, f"{name} {value:,.0f}", 9, "start",
+                           f"fill='{colour}'"))
+    parts.append(_text(frame.left + frame.width / 2, height - 8,
+                       "loss over the horizon ($)", 9))
+    return _svg(width, height, parts, title)
 
 
 def account_section(sim, account):
