@@ -92,3 +92,28 @@ def test_demo_includes_simulation_margin(tmp_path):
     assert "simulation margin (es 0.99, 503 scenarios)" in result.output
     acc = pd.read_parquet(tmp_path / "accounts.parquet")
     assert acc["sim_requirement"].notna().all() and (acc["sim_requirement"] >= 0).all()
+
+
+@pytest.mark.parametrize("extra", [[], ["--filtered"], ["--monte-carlo", "300", "--seed", "4"]])
+def test_sim_from_history(tmp_path, extra):
+    folder = tmp_path / "book"
+    result = CliRunner().invoke(main, ["generate", "--accounts", "40", "--seed", "3",
+                                       "--history", "120", "--out", str(folder)])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "sim.csv"
+    result = _margin(folder, out, "--method", "sim", "--history",
+                     str(folder / "history.parquet"), "--rates", str(folder / "rates.parquet"),
+                     *extra)
+    assert result.exit_code == 0, result.output
+    from pmfast import simulation
+    history, rates = str(folder / "history.parquet"), str(folder / "rates.parquet")
+    scen = (simulation.monte_carlo(history, n=300, horizon_days=2, seed=4, rates=rates)
+            if "--monte-carlo" in extra else
+            simulation.filtered_historical(history, horizon_days=2, rates=rates)
+            if "--filtered" in extra else
+            simulation.historical(history, horizon_days=2, rates=rates))
+    book = pmfast.Book(*_paths(folder), as_of=AS_OF, rate=0.045)
+    want = pmfast.simulation_margin(book, scen).accounts.set_index("account").sort_index()
+    written = pd.read_csv(out).set_index("account").sort_index()
+    np.testing.assert_allclose(written["sim_es"], want["es"], rtol=1e-12)
+    assert f"{scen.n_scenarios:,} scenarios" in result.output

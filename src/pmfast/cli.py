@@ -72,6 +72,9 @@ def main():
               help="sim: long table scenario, underlying, return[, vol_shift]")
 @click.option("--history", "sim_history", type=click.Path(exists=True, dir_okay=False),
               help="sim: price history date, underlying, price[, vol] to build scenarios from")
+@click.option("--rates", "sim_rates", type=click.Path(exists=True, dir_okay=False),
+              help="sim: rate history date, rate (with --history) or scenario, rate_shift "
+                   "(with --scenarios)")
 @click.option("--filtered", "sim_filtered", is_flag=True,
               help="sim: filtered (EWMA volatility-rescaled) historical scenarios")
 @click.option("--monte-carlo", "sim_monte_carlo", type=click.IntRange(min=1), default=None,

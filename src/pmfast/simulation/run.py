@@ -31,7 +31,8 @@ def scenario_set(*, scenarios=None, history=None, filtered=False, monte_carlo=No
             raise InputError(f"--history needs pmfast.simulation.{name}, which this build "
                              "does not have")
         if monte_carlo:
-            return build(history, n=int(monte_carlo), horizon_days=horizon, seed=seed)
+            return build(history, n=int(monte_carlo), horizon_days=horizon, seed=seed,
+                         rates=rates)
         return build(history, horizon_days=horizon, rates=rates)
     raise InputError("simulation margin needs --scenarios FILE or --history FILE")
 
