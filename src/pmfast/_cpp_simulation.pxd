@@ -42,6 +42,10 @@ cdef extern from "pmfast_core/simulation/simulation.hpp" namespace "pmfast":
         int32_t* worst_scenario
         double* component
 
+    cdef struct RiskRows:
+        double* f64
+        float* f32
+
     cdef struct SimGrid:
         const int32_t* table
         int64_t n_tables
@@ -53,13 +57,18 @@ cdef extern from "pmfast_core/simulation/simulation.hpp" namespace "pmfast":
         int max_vol
 
     void simulation_revalue_grid(const SimSeries& series, const SimScenarios& scenarios,
-                                 const SimGrid& grid, double* pnl, double* value0,
+                                 const SimGrid& grid, const RiskRows& pnl, double* value0,
                                  int n_threads) except + nogil
-    void simulation_revalue(const SimSeries& series, const SimScenarios& scenarios, double* pnl,
-                            double* value0, int n_threads) except + nogil
+    void simulation_revalue(const SimSeries& series, const SimScenarios& scenarios,
+                            const RiskRows& pnl, double* value0, int n_threads) except + nogil
     void simulation_check_series(const SimLayout& layout, int64_t n_series) except + nogil
     void simulation_aggregate(const SimLayout& layout, const double* pnl, int64_t n_scenarios,
                               int64_t tail_count, const SimOutput& out,
                               int n_threads) except + nogil
+    void simulation_aggregate(const SimLayout& layout, const float* pnl, int64_t n_scenarios,
+                              int64_t tail_count, const SimOutput& out,
+                              int n_threads) except + nogil
     void simulation_account_pnl(const SimLayout& layout, const double* pnl, int64_t n_scenarios,
+                                double* out, int n_threads) except + nogil
+    void simulation_account_pnl(const SimLayout& layout, const float* pnl, int64_t n_scenarios,
                                 double* out, int n_threads) except + nogil

@@ -250,7 +250,7 @@ void fill_table(const SimSeries& s, Table& tab) {
 }  // namespace
 
 void simulation_revalue_grid(const SimSeries& s, const SimScenarios& sc, const SimGrid& g,
-                             double* pnl, double* value0, int n_threads) {
+                             const RiskRows& pnl, double* value0, int n_threads) {
   using namespace sim_detail;
   check_inputs(s, sc);
   if (g.n_spot < 4 || g.n_vol < 4) throw InputError("grid needs n_spot >= 4 and n_vol >= 4");
@@ -305,7 +305,7 @@ void simulation_revalue_grid(const SimSeries& s, const SimScenarios& sc, const S
           }
         }
       }
-      write_row(s, i, x, n_sc, values, value0[i], pnl + i * n_sc);
+      write_row(s, i, x, n_sc, values, value0[i], pnl);
     }
   });
 }

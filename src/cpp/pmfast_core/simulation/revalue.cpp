@@ -88,14 +88,25 @@ void full_values(const SimSeries& s, int64_t i, const Shifted& x, int64_t n_sc, 
     european_values(s, i, model == SimModel::black76, x, n_sc, Tp, values);
 }
 
-void write_row(const SimSeries& s, int64_t i, const Shifted& x, int64_t n_sc,
-               const double* values, double v0, double* row) {
+namespace {
+template <class T>
+void write_row_as(const SimSeries& s, int64_t i, const Shifted& x, int64_t n_sc,
+                  const double* values, double v0, T* row) {
   const double mult = s.multiplier[i];
   if (static_cast<SimModel>(s.model[i]) == SimModel::linear) {
-    for (int64_t k = 0; k < n_sc; ++k) row[k] = mult * (s.S[i] * x.ret[k]);
+    for (int64_t k = 0; k < n_sc; ++k) row[k] = static_cast<T>(mult * (s.S[i] * x.ret[k]));
     return;
   }
-  for (int64_t k = 0; k < n_sc; ++k) row[k] = mult * (values[k] - v0);
+  for (int64_t k = 0; k < n_sc; ++k) row[k] = static_cast<T>(mult * (values[k] - v0));
+}
+}  // namespace
+
+void write_row(const SimSeries& s, int64_t i, const Shifted& x, int64_t n_sc,
+               const double* values, double v0, const RiskRows& pnl) {
+  if (pnl.f32)
+    write_row_as(s, i, x, n_sc, values, v0, pnl.f32 + i * n_sc);
+  else
+    write_row_as(s, i, x, n_sc, values, v0, pnl.f64 + i * n_sc);
 }
 
 void check_inputs(const SimSeries& s, const SimScenarios& sc) {
@@ -113,8 +124,8 @@ void check_inputs(const SimSeries& s, const SimScenarios& sc) {
 
 }  // namespace sim_detail
 
-void simulation_revalue(const SimSeries& s, const SimScenarios& sc, double* pnl, double* value0,
-                        int n_threads) {
+void simulation_revalue(const SimSeries& s, const SimScenarios& sc, const RiskRows& pnl,
+                        double* value0, int n_threads) {
   using namespace sim_detail;
   check_inputs(s, sc);
   const int64_t n_sc = sc.n_scenarios;
@@ -131,7 +142,7 @@ void simulation_revalue(const SimSeries& s, const SimScenarios& sc, double* pnl,
       value0[i] = value_today(s, i);
       if (static_cast<SimModel>(s.model[i]) != SimModel::linear)
         full_values(s, i, x, n_sc, Tp, scratch.values.data(), scratch);
-      write_row(s, i, x, n_sc, scratch.values.data(), value0[i], pnl + i * n_sc);
+      write_row(s, i, x, n_sc, scratch.values.data(), value0[i], pnl);
     }
   });
 }

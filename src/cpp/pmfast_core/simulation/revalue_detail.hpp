@@ -63,7 +63,7 @@ void full_values(const SimSeries& s, int64_t i, const Shifted& x, int64_t n_sc, 
 
 // Row i of the risk matrix: multiplier x (values - V_0); linear series need no values.
 void write_row(const SimSeries& s, int64_t i, const Shifted& x, int64_t n_sc,
-               const double* values, double v0, double* row);
+               const double* values, double v0, const RiskRows& pnl);
 
 void check_inputs(const SimSeries& s, const SimScenarios& sc);
 

@@ -40,11 +40,19 @@ struct SimScenarios {
   double horizon_years;       // T' = max(T - horizon, 0)
 };
 
+// Where the risk matrix goes: float64, or float32 (half the memory and half the bytes the
+// aggregation streams; grid mode, whose documented error is far above float32's 6e-8).
+// Exactly one of the two is set.
+struct RiskRows {
+  double* f64 = nullptr;
+  float* f32 = nullptr;
+};
+
 // Full revaluation. pnl[i * n_scenarios + k] = multiplier_i (V_i(k) - V_i(0)) per unit held,
 // value0[i] = V_i(0), today's model value (the same model and volatility as portfolio margin).
 // Scenarios are processed in chunks per series; series blocks are spread over threads.
-void simulation_revalue(const SimSeries& series, const SimScenarios& scenarios, double* pnl,
-                        double* value0, int n_threads);
+void simulation_revalue(const SimSeries& series, const SimScenarios& scenarios,
+                        const RiskRows& pnl, double* value0, int n_threads);
 
 // Positions sorted by (account, underlying, instrument): CSR offsets per (account, underlying)
 // row and per account.
@@ -71,12 +79,16 @@ struct SimOutput {
 // order or threads.
 void simulation_aggregate(const SimLayout& layout, const double* pnl, int64_t n_scenarios,
                           int64_t tail_count, const SimOutput& out, int n_threads);
+void simulation_aggregate(const SimLayout& layout, const float* pnl, int64_t n_scenarios,
+                          int64_t tail_count, const SimOutput& out, int n_threads);
 
 // Throws InputError if a position's series is outside [0, n_series).
 void simulation_check_series(const SimLayout& layout, int64_t n_series);
 
 // out[a * n_scenarios + k] = P&L of account a in scenario k (a few accounts: charts, audits).
 void simulation_account_pnl(const SimLayout& layout, const double* pnl, int64_t n_scenarios,
+                            double* out, int n_threads);
+void simulation_account_pnl(const SimLayout& layout, const float* pnl, int64_t n_scenarios,
                             double* out, int n_threads);
 
 }  // namespace pmfast
@@ -103,6 +115,7 @@ struct SimGrid {
 };
 
 void simulation_revalue_grid(const SimSeries& series, const SimScenarios& scenarios,
-                             const SimGrid& grid, double* pnl, double* value0, int n_threads);
+                             const SimGrid& grid, const RiskRows& pnl, double* value0,
+                             int n_threads);
 
 }  // namespace pmfast

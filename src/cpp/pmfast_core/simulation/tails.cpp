@@ -33,21 +33,22 @@ void check_series_index(const SimLayout& l, int64_t n_series) {
       throw bad_value("series", p, l.series[p], "must index a risk-matrix row");
 }
 
-// P[k] = sum of quantity x pnl[series, k] over positions [begin, end), in position order.
-void accumulate(const SimLayout& l, const double* pnl, int64_t n_sc, int64_t begin, int64_t end,
+// P[k] = sum of quantity x pnl[series, k] over positions [begin, end), in position order
+// (float32 rows are widened: the sums are always in double).
+template <class T>
+void accumulate(const SimLayout& l, const T* pnl, int64_t n_sc, int64_t begin, int64_t end,
                 double* P) {
   for (int64_t p = begin; p < end; ++p) {
     const double qty = l.quantity[p];
-    const double* row = pnl + static_cast<int64_t>(l.series[p]) * n_sc;
+    const T* row = pnl + static_cast<int64_t>(l.series[p]) * n_sc;
 #pragma omp simd
     for (int64_t k = 0; k < n_sc; ++k) P[k] += qty * row[k];
   }
 }
 
-}  // namespace
-
-void simulation_aggregate(const SimLayout& l, const double* pnl, int64_t n_sc, int64_t m,
-                          const SimOutput& out, int n_threads) {
+template <class T>
+void aggregate(const SimLayout& l, const T* pnl, int64_t n_sc, int64_t m, const SimOutput& out,
+               int n_threads) {
   check_layout(l);
   if (n_sc < 1) throw InputError("a scenario set needs at least one scenario");
   if (m < 1 || m > n_sc) throw InputError("tail_count must be in [1, n_scenarios]");
@@ -77,7 +78,7 @@ void simulation_aggregate(const SimLayout& l, const double* pnl, int64_t n_sc, i
           const int64_t k = idx[j];
           double u = 0.0;
           for (int64_t p = l.class_start[c]; p < l.class_start[c + 1]; ++p)
-            u += l.quantity[p] * pnl[static_cast<int64_t>(l.series[p]) * n_sc + k];
+            u += l.quantity[p] * static_cast<double>(pnl[static_cast<int64_t>(l.series[p]) * n_sc + k]);
           sum += -u;
         }
         out.component[c] = sum / static_cast<double>(m);
@@ -86,8 +87,8 @@ void simulation_aggregate(const SimLayout& l, const double* pnl, int64_t n_sc, i
   });
 }
 
-void simulation_account_pnl(const SimLayout& l, const double* pnl, int64_t n_sc, double* out,
-                            int n_threads) {
+template <class T>
+void account_pnl(const SimLayout& l, const T* pnl, int64_t n_sc, double* out, int n_threads) {
   check_layout(l);
   parallel_for(l.n_accounts, n_threads, 16, [&](int64_t begin, int64_t end) {
     for (int64_t a = begin; a < end; ++a) {
@@ -97,6 +98,25 @@ void simulation_account_pnl(const SimLayout& l, const double* pnl, int64_t n_sc,
                  l.class_start[l.account_start[a + 1]], P);
     }
   });
+}
+
+}  // namespace
+
+void simulation_aggregate(const SimLayout& l, const double* pnl, int64_t n_sc, int64_t m,
+                          const SimOutput& out, int n_threads) {
+  aggregate(l, pnl, n_sc, m, out, n_threads);
+}
+void simulation_aggregate(const SimLayout& l, const float* pnl, int64_t n_sc, int64_t m,
+                          const SimOutput& out, int n_threads) {
+  aggregate(l, pnl, n_sc, m, out, n_threads);
+}
+void simulation_account_pnl(const SimLayout& l, const double* pnl, int64_t n_sc, double* out,
+                            int n_threads) {
+  account_pnl(l, pnl, n_sc, out, n_threads);
+}
+void simulation_account_pnl(const SimLayout& l, const float* pnl, int64_t n_sc, double* out,
+                            int n_threads) {
+  account_pnl(l, pnl, n_sc, out, n_threads);
 }
 
 void simulation_check_series(const SimLayout& l, int64_t n_series) { check_series_index(l, n_series); }
