@@ -1,7 +1,8 @@
-// Full revaluation of every series under every joint scenario (simulation.hpp). The pricing is
-// the pricing/ kernels': bsm_block for European and Black-76 options, american_spots for the
-// American engine (one early-exercise boundary per distinct (volatility, rate) of a series, so a
-// set without volatility or rate shifts prices all its spots off a single boundary).
+// Full revaluation of every series under every joint scenario (simulation.hpp). European and
+// Black-76 options: european_scenarios (bsm_value's formula vectorised over scenarios);
+// American options: the pricing core's american_spots (one early-exercise boundary per distinct
+// (volatility, rate) of a series, so a set without volatility or rate shifts prices all its
+// spots off a single boundary).
 #include <algorithm>
 #include <cmath>
 #include <numeric>
