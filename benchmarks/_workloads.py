@@ -1,6 +1,6 @@
 """Shared helpers of the workload benchmarks: the workloads of performance.md written to Parquet,
-a stage clock (exclusive wall time and peak RSS per stage), and the instrumentation that
-attributes pmfast's internal calls to stages without editing the library.
+a stage clock (exclusive wall time and peak RSS per stage), fed by the library's stage hook
+(``pmfast.stages``: the engines announce their stages, nothing is monkeypatched).
 
 Peak memory per stage is exact, not sampled: at every stage boundary the clock reads the
 kernel's resident high-water mark (``VmHWM`` in /proc/self/status) and resets it (writing 5 to
@@ -11,7 +11,6 @@ peak is the largest of them. Where /proc is unavailable the clock falls back to
 import contextlib
 import os
 import functools
-import importlib
 import pathlib
 import re
 import resource
@@ -29,7 +28,7 @@ STAGES = {
     "read": "read Parquet",
     "validate": "Book: to Arrow + validate",
     "encode": "Book: encode + net positions",
-    "inputs": "instrument inputs",
+    "inputs": "market: inputs, statuses, mark bounds",
     "iv_kernel": "implied vols: C++ solver",
     "iv_glue": "implied vols: numpy glue",
     "layout": "groups + sort (layout)",
@@ -47,34 +46,6 @@ STAGES = {
     "regt_write": "Reg T: write Parquet",
     "other": "other (benchmark harness)",
 }
-
-# (module, attribute path, stage): what to time. A missing attribute is reported, not fatal,
-# so the profile keeps working while the library's internals move.
-PATCHES = [
-    ("pmfast.book", "to_arrow", "validate"),
-    ("pmfast.book", "Book._read_product_groups", "validate"),
-    ("pmfast.book", "Book._read_underlyings", "validate"),
-    ("pmfast.book", "Book._read_instruments", "validate"),
-    ("pmfast.book", "Book._read_positions", "validate"),
-    ("pmfast.book", "Book._finish", "encode"),
-    ("pmfast.portfolio", "instrument_inputs", "inputs"),
-    ("pmfast.portfolio", "solve_volatility", "iv_glue"),
-    ("pmfast.scenarios", "pricing.implied_vol", "iv_kernel"),
-    ("pmfast.portfolio", "_vol_errors", "iv_glue"),
-    ("pmfast.portfolio", "build_groups", "layout"),
-    ("pmfast.portfolio", "Layout", "layout"),
-    ("pmfast.portfolio", "class_moves", "price_glue"),
-    ("pmfast.portfolio", "risk_array", "price_glue"),
-    ("pmfast.scenarios", "pricing.reprice_grid", "price_kernel"),
-    ("pmfast.portfolio", "_core.margin_aggregate", "aggregate"),
-    ("pmfast.portfolio", "_core.margin_concentration", "aggregate"),
-    ("pmfast.portfolio", "PortfolioMargin", "results"),
-    ("pmfast.strategy", "_to_legs", "regt_legs"),
-    ("pmfast.strategy", "GroupedLegs", "regt_group"),
-    ("pmfast.strategy", "run_core", "regt_core"),
-    ("pmfast.strategy", "StrategyResult", "regt_results"),
-]
-
 
 # -- workloads on disk ---------------------------------------------------------------------------
 def paths(directory):
@@ -217,56 +188,14 @@ class StageClock:
                 "ru_maxrss_mb": maxrss_mb()}
 
 
-class _Proxy:
-    """Stands in for a module attribute (``pmfast.portfolio._core``) so one caller's view of
-    a shared module can be instrumented without touching the module itself."""
-
-    def __init__(self, target):
-        self._target = target
-
-    def __getattr__(self, name):
-        return getattr(self._target, name)
-
-
 @contextlib.contextmanager
-def instrumented(clock, patches=PATCHES):
-    """Wrap the library functions of ``patches`` with the clock's stages; undo on exit.
-    Yields the list of patches that could not be applied (library internals moved)."""
-    undo = []
-    missing = []
-    for module_name, attr_path, stage in patches:
-        try:
-            owner = importlib.import_module(module_name)
-        except ImportError:
-            missing.append(f"{module_name}.{attr_path}")
-            continue
-        *parents, leaf = attr_path.split(".")
-        ok = True
-        for part in parents:
-            child = getattr(owner, part, None)
-            if child is None:
-                ok = False
-                break
-            if not isinstance(child, (type, _Proxy)):
-                proxy = _Proxy(child)
-                setattr(owner, part, proxy)
-                undo.append((owner, part, child))
-                child = proxy
-            owner = child
-        if not ok or not hasattr(owner, leaf):
-            missing.append(f"{module_name}.{attr_path}")
-            continue
-        original = owner.__dict__[leaf] if isinstance(owner, type) else getattr(owner, leaf)
-        if isinstance(original, (staticmethod, classmethod)):
-            missing.append(f"{module_name}.{attr_path} (static)")
-            continue
-        setattr(owner, leaf, clock.wrap(original, stage))
-        undo.append((owner, leaf, original))
-    try:
-        yield missing
-    finally:
-        for owner, leaf, original in reversed(undo):
-            setattr(owner, leaf, original)
+def instrumented(clock):
+    """Time the library's stages with ``clock``: the engines announce them through the stage
+    hook (``pmfast.stages``), so nothing is patched. Yields the list of stages that could not
+    be instrumented (always empty; kept for the callers of the patching version)."""
+    from pmfast.stages import listen
+    with listen(clock.stage):
+        yield []
 
 
 def book_threads(book_class, n_threads):

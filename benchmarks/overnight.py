@@ -77,6 +77,7 @@ def run_once(data_dir, out_dir, method, rules, n_threads):
         summary["instruments"] = book.instruments.num_rows
         summary["accounts"] = book.n_accounts
         del tables
+        market = None    # the run's market snapshot, shared with Reg T as batch.run_book does
         if method in ("pm", "both"):
             with clock.stage("pm_glue"):
                 pm = pmfast.portfolio_margin(book, rules=rules, n_threads=n_threads)
@@ -85,11 +86,13 @@ def run_once(data_dir, out_dir, method, rules, n_threads):
             req = pm.accounts["requirement"].to_numpy()
             summary["pm_total_requirement"] = float(np.nansum(req))
             summary["pm_margined"] = int(np.isfinite(req).sum())
+            market = getattr(pm, "market", None)   # None on checkouts before pmfast.market
             del pm
         if method in ("regt", "both"):
             try:
                 with clock.stage("regt_glue"):
-                    regt = pmfast.strategy_margin(book, n_threads=n_threads)
+                    regt = pmfast.strategy_margin(book, n_threads=n_threads, **(
+                        {} if market is None else {"market": market}))
                 with clock.stage("regt_write"):
                     _write_frame(regt.accounts, out_dir / "regt_accounts.parquet")
                 summary["regt_total_initial"] = float(regt.accounts["initial"].sum())

@@ -28,13 +28,16 @@ def random_tables(seed, n_accounts=4, n_positions=14):
     for u, (price, gt) in zip(unds["underlying"], zip(unds["price"], unds["group_type"])):
         rows.append({"instrument": u, "kind": "equity", "underlying": u})
         for k in range(3):
+            right = "C" if rng.random() < 0.5 else "P"
+            strike = float(np.round(price * rng.uniform(0.8, 1.2), 1))
+            # a possible mark (pmfast.market rejects one under the option's intrinsic value)
+            intrinsic = max(price - strike if right == "C" else strike - price, 0.0)
             rows.append({"instrument": f"{u}-O{k}", "kind": "option", "underlying": u,
-                         "right": "C" if rng.random() < 0.5 else "P",
-                         "strike": float(np.round(price * rng.uniform(0.8, 1.2), 1)),
+                         "right": right, "strike": strike,
                          "expiry": str(np.datetime64(AS_OF) + int(rng.integers(0, 400))),
                          "style": "european" if gt == "high_cap_index" or rng.random() < 0.3
                          else "american",
-                         "price": float(np.round(rng.uniform(0.01, 10), 2)),
+                         "price": float(np.round(intrinsic + rng.uniform(0.01, 10), 2)),
                          "implied_vol": float(rng.uniform(0.1, 0.6))})
     rows.append({"instrument": "ES", "kind": "future", "underlying": "SPX", "multiplier": 50.0,
                  "expiry": "2026-12-18", "price": float(unds["price"][2] * 1.01)})

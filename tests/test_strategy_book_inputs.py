@@ -48,6 +48,12 @@ def test_option_without_price_uses_the_underlyings_volatility():
     np.testing.assert_array_equal(with_iv["initial"], from_underlying["initial"])
 
 
-def test_option_with_no_price_and_no_volatility_is_an_input_error():
-    with pytest.raises(pmfast.InputError, match=r"instruments\.price.*'X\.C110'"):
-        pmfast.strategy_margin(_book({}))
+def test_option_with_no_price_and_no_volatility_rejects_its_account():
+    """As portfolio margin (pmfast.market): the Book collects, so the account holding the
+    unvaluable option is rejected, not the whole batch (issue 15 item 1); asked to raise,
+    strategy_margin raises naming it."""
+    regt = pmfast.strategy_margin(_book({}))
+    assert list(regt.accounts["status"]) == ["rejected", "ok", "rejected"]
+    assert "'X.C110'" in " ".join(regt.errors.loc[regt.errors["account"] == "A", "reason"])
+    with pytest.raises(pmfast.InputError, match=r"instruments\.implied_vol.*'X\.C110'"):
+        pmfast.strategy_margin(_book({}), errors="raise")

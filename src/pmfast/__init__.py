@@ -30,12 +30,18 @@ _LAZY = {
     "flat_margin": "pmfast.strategy",
     "compare": "pmfast.comparison",
     "WhatIf": "pmfast.whatif",
+    "span_margin": "pmfast.span",
+    "variation_margin": "pmfast.span",
     "simulation_margin": "pmfast.simulation.margin",
 }
+# Subpackages reachable as attributes without an explicit import (``pmfast.span.load``).
+_SUBMODULES = ("span",)
 
 
 def __getattr__(name):
     module = _LAZY.get(name)
+    if module is None and name in _SUBMODULES:
+        return importlib.import_module(f"pmfast.{name}")
     if module is None:
         raise AttributeError(f"module 'pmfast' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)

@@ -2,8 +2,10 @@
 # nogil C++ call per batch.
 from libc.stdint cimport int32_t, int64_t
 from pmfast._cpp_margin cimport (MarginLayout, RiskArray, MinimumRule, MarginOutput,
-                                 portfolio_margin as c_portfolio_margin,
-                                 concentration_overlay as c_concentration_overlay)
+                                 margin_aggregate as c_margin_aggregate,
+                                 margin_concentration as c_margin_concentration,
+                                 segment_sums as c_segment_sums,
+                                 segment_worst_loss as c_segment_worst_loss)
 
 import numpy as _np
 
@@ -134,7 +136,7 @@ def margin_aggregate(const int32_t[::1] instrument, const double[::1] quantity,
     try:
         with _interruptible():
             with nogil:
-                c_portfolio_margin(l, r, m, o, n_threads)
+                c_margin_aggregate(l, r, m, o, n_threads)
     except Exception as exc:
         raise _translate(exc) from None
     return res
@@ -155,7 +157,55 @@ def margin_concentration(const int32_t[::1] instrument, const double[::1] quanti
     try:
         with _interruptible():
             with nogil:
-                c_concentration_overlay(l, r, largest, &o[0], n_threads)
+                c_margin_concentration(l, r, largest, &o[0], n_threads)
     except Exception as exc:
         raise _translate(exc) from None
     return out
+
+
+def segment_sums(const int32_t[::1] instrument, const double[::1] quantity,
+                 const int64_t[::1] start, const double[:, ::1] pnl, int n_threads):
+    """[n_segments, n_scenarios]: sum of quantity x risk-array row over each segment
+    ``start[g]:start[g + 1]`` of the positions (see segment_sums.hpp)."""
+    if quantity.shape[0] != instrument.shape[0]:
+        raise InputError(f"quantity has length {quantity.shape[0]}, expected "
+                         f"{instrument.shape[0]}")
+    if start.shape[0] < 1:
+        raise InputError("start must hold at least one offset")
+    cdef RiskArray r = _risk(pnl)
+    cdef int64_t G = start.shape[0] - 1
+    out = _np.empty((G, r.n_scenarios))
+    cdef double[:, ::1] o = out
+    cdef const int32_t* ip = NULL
+    cdef const double* qp = NULL
+    cdef double* op = _mptr(o)
+    if instrument.shape[0] > 0:
+        ip = &instrument[0]
+        qp = &quantity[0]
+    try:
+        with _interruptible():
+            with nogil:
+                c_segment_sums(ip, qp, instrument.shape[0], &start[0], G, r, op, n_threads)
+    except Exception as exc:
+        raise _translate(exc) from None
+    return out
+
+
+def segment_worst_loss(const double[:, ::1] pnl, int n_threads):
+    """(loss, worst) per row of a P&L matrix: max(0, -min) and the first scenario of the
+    minimum (see segment_sums.hpp)."""
+    cdef int64_t G = pnl.shape[0], S = pnl.shape[1]
+    loss = _np.empty(G)
+    worst = _np.empty(G, dtype=_np.int32)
+    cdef double[::1] lo = loss
+    cdef int32_t[::1] wo = worst
+    if G == 0:
+        return loss, worst
+    cdef const double* pp = &pnl[0, 0] if S > 0 else NULL
+    try:
+        with _interruptible():
+            with nogil:
+                c_segment_worst_loss(pp, G, S, &lo[0], &wo[0], n_threads)
+    except Exception as exc:
+        raise _translate(exc) from None
+    return loss, worst

@@ -1,4 +1,6 @@
-# C++ declarations of the portfolio-margin aggregation (src/cpp/pmfast_core/aggregate/aggregate.hpp).
+# C++ declarations of the margin aggregation (src/cpp/pmfast_core/aggregate/aggregate.hpp and
+# segment_sums.hpp). Each function has the same name in C++, the binding and the numpy twin
+# (pmfast._reference.portfolio).
 from libc.stdint cimport int32_t, int64_t
 
 
@@ -36,8 +38,16 @@ cdef extern from "pmfast_core/aggregate/aggregate.hpp" namespace "pmfast":
         double* account_requirement
         int32_t* account_worst_group
 
-    void portfolio_margin(const MarginLayout& layout, const RiskArray& risk,
+    void margin_aggregate(const MarginLayout& layout, const RiskArray& risk,
                           const MinimumRule& minimum, const MarginOutput& out,
                           int n_threads) except + nogil
-    void concentration_overlay(const MarginLayout& layout, const RiskArray& risk, int largest,
+    void margin_concentration(const MarginLayout& layout, const RiskArray& risk, int largest,
                                double* out, int n_threads) except + nogil
+
+
+cdef extern from "pmfast_core/aggregate/segment_sums.hpp" namespace "pmfast":
+    void segment_sums(const int32_t* instrument, const double* quantity, int64_t n_positions,
+                      const int64_t* start, int64_t n_segments, const RiskArray& risk,
+                      double* out, int n_threads) except + nogil
+    void segment_worst_loss(const double* pnl, int64_t n_rows, int64_t n_scenarios,
+                            double* loss, int32_t* worst, int n_threads) except + nogil

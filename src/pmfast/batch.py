@@ -7,11 +7,13 @@ import dataclasses
 import pathlib
 import time
 
+import numpy as np
 import pandas as pd
 
 import pmfast
-from pmfast.comparison import compare_accounts
+from pmfast.comparison import savings
 from pmfast.output import write_table
+from pmfast.stages import stage
 
 GENERATED_TABLES = ("positions", "instruments", "underlyings", "product_groups")
 
@@ -30,7 +32,8 @@ class StageClock:
         if self._progress is not None:
             self._progress(name, len(self.times), len(self.names))
         start = time.perf_counter()
-        result = func(*args, **kwargs)
+        with stage(name):       # listeners (pmfast.stages) see the run-level stages too
+            result = func(*args, **kwargs)
         self.times[name] = time.perf_counter() - start
         return result
 
@@ -64,49 +67,88 @@ class BatchRun:
 def _join_accounts(book, pm, regt, rejected):
     """One row per account of the book: the comparison (when both ran) plus each method's
     own columns, prefixed. An account rejected by either method gets ``status = "rejected"``
-    and no figures at all, so no total ever mixes a partial account in."""
-    table = pd.DataFrame({"account": pd.Series(book.account_ids, dtype=object)})
+    and no figures at all, so no total ever mixes a partial account in.
+
+    Both methods return one row per ``book.account_ids`` in that order (by account code), so
+    the table is assembled column by column: no join on the string ids."""
+    n = book.n_accounts
+    for name, result in (("portfolio margin", pm), ("Reg T", regt)):
+        if result is not None and not _same_accounts(result.accounts["account"], book):
+            raise RuntimeError(f"{name} returned accounts out of the Book's order")  # never
+    cols = {"account": pd.Series(book.account_ids, dtype=object)}
     if pm is not None and regt is not None:
-        table = table.merge(compare_accounts(pm.accounts, regt.accounts), on="account",
-                            how="left", validate="one_to_one")
+        pm_req = pm.accounts["requirement"].astype(float)
+        cols["pm_requirement"] = pm_req
+        for c in ("initial", "maintenance", "unmargined_positions"):
+            cols[f"regt_{c}"] = regt.accounts[c]
+        cols["savings"], cols["savings_maintenance"] = savings(
+            pm_req, regt.accounts["initial"], regt.accounts["maintenance"],
+            regt.accounts["unmargined_positions"])
     if pm is not None:
-        cols = pm.accounts.drop(columns=["requirement", "status"]).rename(
-            columns={"risk": "pm_risk", "minimum": "pm_minimum"})
-        if "pm_requirement" not in table:
+        renamed = {"risk": "pm_risk", "minimum": "pm_minimum"}
+        for c in pm.accounts.columns:
+            if c not in ("account", "requirement", "status"):
+                cols[renamed.get(c, c)] = pm.accounts[c]
+        if regt is None:
             cols["pm_requirement"] = pm.accounts["requirement"]
-        table = table.merge(cols, on="account", how="left", validate="one_to_one")
     if regt is not None:
         keep = ["gross_initial"] + ([] if pm is not None else
                                     ["initial", "maintenance", "unmargined_positions"])
-        cols = regt.accounts[["account", *keep]].rename(columns={c: f"regt_{c}" for c in keep})
-        table = table.merge(cols, on="account", how="left", validate="one_to_one")
+        for c in keep:
+            cols[f"regt_{c}"] = regt.accounts[c]
+    table = pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v)
+                          for k, v in cols.items()})
+    assert len(table) == n
     bad = table["account"].isin(rejected).to_numpy()
     table.loc[bad, [c for c in table.columns if table[c].dtype.kind == "f"]] = float("nan")
     table.insert(1, "status", pd.Series(["rejected" if b else "ok" for b in bad], dtype=object))
     return table
 
 
-def _run_errors(book, pm):
-    """Every rejected account with its reasons: the Book's, plus (when portfolio margin ran)
-    the options whose volatility could not be found, which only the engine discovers."""
-    return book.errors if pm is None else pm.errors
+def _same_accounts(column, book):
+    ids = column.to_numpy()
+    return len(ids) == book.n_accounts and (ids is book.account_ids or
+                                            np.array_equal(ids.astype(str), book.account_ids))
+
+
+def _run_errors(book, pm, regt):
+    """Every rejected account with its reasons: the Book's, plus the instruments the market
+    snapshot cannot value (the same for both methods: they share one snapshot)."""
+    if pm is not None:
+        return pm.errors
+    return book.errors if regt is None or regt.errors is None else regt.errors
+
+
+def _strategy_margin(book, rules, market, n_threads, errors):
+    """Reg T on the run's market snapshot (resolved under the portfolio-margin rule set
+    ``rules`` when portfolio margin did not run)."""
+    if market is None:
+        from pmfast.market import resolve_market
+        from pmfast.portfolio import check_book
+        from pmfast.rules import RuleSet
+        check_book(book, "strategy_margin")
+        market = resolve_market(book, RuleSet.load(rules), n_threads=n_threads)
+    return pmfast.strategy_margin(book, n_threads=n_threads, market=market, errors=errors)
 
 
 def run_book(book, *, rules="finra-cpm", method="both", n_threads=None, progress=None,
              parameters=None, stages=None, errors=None, simulation=None):
     """Margin an existing Book; return a BatchRun. ``progress(stage, done, total)`` is called
-    as each stage starts (see StageClock); ``errors`` ("raise"/"collect") is passed to
-    portfolio margin (default: collect if the Book collected anything)."""
+    as each stage starts (see StageClock); ``errors`` ("raise"/"collect") is passed to both
+    methods, which share one market snapshot and so reject the same accounts (default: the
+    Book's own mode)."""
     own_clock = stages is None
     if own_clock:
         stages = StageClock(["portfolio margin", "reg t", "join"], progress)
     pm = regt = None
+    market = None        # one market snapshot, shared: both methods reject the same accounts
     if method in ("pm", "both", "all"):
         pm = stages.run("portfolio margin", pmfast.portfolio_margin, book, rules=rules,
                         n_threads=n_threads, errors=errors)
+        market = pm.market
     if method in ("regt", "both", "all"):
-        regt = stages.run("reg t", pmfast.strategy_margin, book, n_threads=n_threads)
-    run_errors = _run_errors(book, pm)
+        regt = stages.run("reg t", _strategy_margin, book, rules, market, n_threads, errors)
+    run_errors = _run_errors(book, pm, regt)
     accounts = stages.run("join", _join_accounts, book, pm, regt, set(run_errors["account"]))
     run = BatchRun(book=book, pm=pm, regt=regt, accounts=accounts, errors=run_errors,
                    rules=str(rules), parameters=dict(parameters or {}, method=method),

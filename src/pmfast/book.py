@@ -18,29 +18,58 @@ from pmfast._arrays import arrow_chunks, nullable_float
 from pmfast._threads import resolve_n_threads
 from pmfast.errors import InputError
 from pmfast.io import to_arrow
+from pmfast.kinds import KINDS, kind_codes
 from pmfast.rules import GROUP_TYPES
 from pmfast.schema import TableChecker, format_ids
+from pmfast.stages import stage
 
-KINDS = ("equity", "option", "future", "future_option")
+# crypto (issue 12): perpetuals, the crypto group type and the settlement column, see
+# pmfast/crypto/book_checks.py
+from pmfast.crypto.book_checks import CRYPTO, check_crypto_instruments, crypto_rows
+
 STYLES = ("american", "european")
 ERROR_MODES = ("raise", "collect")
 MAX_PROBLEMS_SHOWN = 5
 _EPOCH = datetime.date(1970, 1, 1)
 _MIN_ROWS_PER_THREAD = 1 << 16   # below this a thread costs more than it saves
+# Largest |quantity| of a position row: above any real holding, and small enough that no sum
+# of rows, and no quantity x price x multiplier of a sane price, overflows to inf.
+MAX_QUANTITY = 1e15
+# What may follow the date in an expiry text: nothing, or a midnight time.
+_MIDNIGHT_RE = r"^\s*([T ]00:00(:00(\.0+)?)?)?\s*$"
 
 
 def parse_as_of(as_of):
-    """``as_of`` (date, datetime, pandas/numpy timestamp or ISO text) -> datetime.date."""
+    """``as_of`` (date, datetime, pandas/numpy timestamp, ISO text, or an 8-digit YYYYMMDD
+    integer as clearing feeds write it) -> datetime.date. Other numbers and NaT are rejected:
+    read as nanoseconds since 1970 they would silently value the book in 1970."""
     if as_of is None:
         return datetime.date.today()
     if isinstance(as_of, datetime.datetime):
+        if pd.isna(as_of):
+            raise InputError("as_of: NaT is not a date")
         return as_of.date()
     if isinstance(as_of, datetime.date):
         return as_of
+    if isinstance(as_of, (bool, np.bool_)):
+        raise InputError(f"as_of: cannot read {as_of!r} as a date (use YYYY-MM-DD)")
+    if isinstance(as_of, (int, np.integer)):
+        if 10_000_101 <= as_of <= 99_991_231:
+            try:
+                return datetime.datetime.strptime(str(int(as_of)), "%Y%m%d").date()
+            except ValueError:
+                pass
+        raise InputError(f"as_of: the number {as_of!r} is not a YYYYMMDD date")
+    if isinstance(as_of, (float, np.floating)):
+        raise InputError(f"as_of: the number {as_of!r} is not a date (use YYYY-MM-DD or an "
+                         "8-digit YYYYMMDD integer)")
     try:
-        return pd.Timestamp(as_of).date()
-    except (ValueError, TypeError):
+        stamp = pd.Timestamp(as_of)
+    except (ValueError, TypeError, OverflowError):
         raise InputError(f"as_of: cannot read {as_of!r} as a date (use YYYY-MM-DD)") from None
+    if pd.isna(stamp):
+        raise InputError(f"as_of: {as_of!r} is not a date")
+    return stamp.date()
 
 
 def _parse_rate(rate):
@@ -127,18 +156,21 @@ class Book:
                  rate=0.0, errors="raise", n_threads=None):
         if errors not in ERROR_MODES:
             raise InputError(f"errors must be 'raise' or 'collect'; got {errors!r}")
+        self.error_mode = errors   # what portfolio_margin(errors=None) follows
         self.as_of = parse_as_of(as_of)
         self.rate = _parse_rate(rate)
         self._as_of_days = (self.as_of - _EPOCH).days
         self._n_threads = resolve_n_threads(n_threads)
         self._problems = []
-        pg = self._read_product_groups(product_groups)
-        und = self._read_underlyings(to_arrow(underlyings, "underlyings"), pg)
-        ins = self._read_instruments(to_arrow(instruments, "instruments"), und)
-        pos = self._read_positions(to_arrow(positions, "positions"), ins)
+        with stage("validate"):
+            pg = self._read_product_groups(product_groups)
+            und = self._read_underlyings(to_arrow(underlyings, "underlyings"), pg)
+            ins = self._read_instruments(to_arrow(instruments, "instruments"), und)
+            pos = self._read_positions(to_arrow(positions, "positions"), ins)
         if errors == "raise" and self._problems:
             raise InputError(self._problem_text())
-        self._finish(pg, und, ins, pos)
+        with stage("encode"):
+            self._finish(pg, und, ins, pos)
 
     # ------------------------------------------------------------------------------------------
     def _problem_text(self):
@@ -182,7 +214,7 @@ class Book:
         price = c.number("price")
         c.flag_missing("price", price)
         c.flag("price", "must be > 0", np.isfinite(price) & (price <= 0))
-        group_type = c.choice("group_type", GROUP_TYPES, c.string("group_type", False),
+        group_type = c.choice("group_type", GROUP_TYPES + (CRYPTO,), c.string("group_type", False),
                               default="equity")
         product_group = c.string("product_group", required=False)
         leverage = c.number("leverage", default=1.0)
@@ -244,6 +276,7 @@ class Book:
         und_null = underlying.is_null().to_numpy(zero_copy_only=False).astype(bool)
         c.flag("underlying", "missing", und_null)
         _flag_unknown(c, "underlying", underlying, ~und_null & (und_row < 0), "underlyings")
+        is_crypto = crypto_rows(und, und_row)   # crypto: multiplier defaults to 1 coin
 
         right_text = c.string("right", required=False)
         right_up = pc.utf8_upper(pc.utf8_trim_whitespace(right_text))
@@ -260,6 +293,7 @@ class Book:
         strike = np.where(is_opt, strike, np.nan)
 
         expiry = c.date("expiry")
+        _flag_date_tail(c, "expiry")
         dated = is_opt | is_future
         exp_days = np.asarray(pc.fill_null(expiry.cast(pa.int32()), -(2**31) + 1).to_numpy(
             zero_copy_only=False), dtype=np.int64)
@@ -278,11 +312,11 @@ class Book:
         style = pc.if_else(pa.array(is_opt), style, pa.scalar(None, pa.string()))
 
         multiplier = c.number("multiplier")
-        needs_mult = is_future | is_fop
+        needs_mult = (is_future | is_fop) & ~is_crypto
         c.flag("multiplier", "required for futures and future options",
                needs_mult & np.isnan(multiplier))
         multiplier = np.where(np.isnan(multiplier) & ~needs_mult,
-                              np.where(kind_np == "option", 100.0, 1.0), multiplier)
+                              np.where((kind_np == "option") & ~is_crypto, 100.0, 1.0), multiplier)
         c.flag("multiplier", "must be > 0 (zero or negative)",
                ~np.isnan(multiplier) & ~(multiplier > 0))
         c.flag("multiplier", "not finite", np.isinf(multiplier))
@@ -314,6 +348,9 @@ class Book:
         c.flag("future", "future option's future has a different underlying", is_fop & fut_ok
                & ~same_class)
 
+        settlement = check_crypto_instruments(c, kind_np, is_crypto, und, und_row, exp_null,
+                                              price, implied_vol)
+
         blame = _Blame(c.n)
         self._absorb(c, blame)
         blame.inherit(und["blame"], und_row)
@@ -322,7 +359,7 @@ class Book:
                 "und_row": und_row, "right_code": right_code, "strike": strike,
                 "expiry": expiry, "T": T, "style": style, "multiplier": multiplier,
                 "price": price, "implied_vol": implied_vol, "future_row": future_row,
-                "blame": blame}
+                "settlement": settlement, "blame": blame}
 
     # -- positions -----------------------------------------------------------------------------
     def _read_positions(self, table, ins):
@@ -336,6 +373,8 @@ class Book:
         _flag_unknown(c, "instrument", instrument, ~inst_null & (inst_row < 0), "instruments")
         quantity = c.number("quantity")
         c.flag_missing("quantity", quantity)
+        c.flag("quantity", f"not finite or larger than {MAX_QUANTITY:g} in absolute value",
+               ~np.isnan(quantity) & ~(np.abs(quantity) <= MAX_QUANTITY))
         start = len(self._problems)
         self._problems.extend(c.problems)
         blame = np.full(c.n, -1, dtype=np.int32)
@@ -347,6 +386,7 @@ class Book:
             inherited = has & (blame < 0)
             inherited[inherited] = ins["blame"].problem[inst_row[inherited]] >= 0
             blame[inherited] = ins["blame"].problem[inst_row[inherited]]
+            _forgive_flat(blame, inherited, accounts, inst_row, quantity)
         return {"accounts": accounts, "instrument": instrument, "inst_row": inst_row,
                 "quantity": quantity, "blame": blame, "own_start": start}
 
@@ -397,11 +437,20 @@ class Book:
             "price": nullable_float(ins["price"][keep_ins]),
             "implied_vol": nullable_float(ins["implied_vol"][keep_ins]),
             "future_code": np.where(fut >= 0, new_ins[np.maximum(fut, 0)], -1).astype(np.int32),
+            # after the contract's first 13 columns: pmfast.kinds.KINDS index, encoded once
+            "kind_code": pa.array(kind_codes(np.asarray(
+                ins["kind"].filter(ki).to_numpy(zero_copy_only=False), dtype=object)), pa.int8()),
+            "settlement": ins["settlement"].filter(ki),     # crypto only (else null)
         })
         inst = pos["inst_row"] if keep_ins.all() else new_ins[pos["inst_row"]]
         qty = pos["quantity"]
-        if rejected.any():   # copies of every position column only when some are dropped
+        # rows of a dropped instrument left unblamed net to zero (see _forgive_flat): dropped
+        flat = (~keep_ins[pos["inst_row"]] & (pos["inst_row"] >= 0)) if not keep_ins.all() \
+            else None
+        if rejected.any() or (flat is not None and flat.any()):
             keep_pos = ~rejected[acct]
+            if flat is not None:
+                keep_pos &= ~flat
             acct, inst, qty = acct[keep_pos], inst[keep_pos], qty[keep_pos]
         self.positions = _net_positions(acct, inst, qty, len(self.account_ids), self._n_threads)
         self.rejected = rejected
@@ -424,9 +473,8 @@ class Book:
         frame["table"] = [probs[k].table for k in frame["problem"]]
         frame["column"] = [probs[k].column for k in frame["problem"]]
         frame["reason"] = [f"{probs[k].table}.{probs[k].column}: {probs[k].reason} "
-                           f"({'instrument' if probs[k].table == 'positions' else probs[k].noun}"
-                           f" {format_ids([o])})" for k, o in zip(frame["problem"],
-                                                                   frame["origin"])]
+                           f"({_origin_text(probs[k], o, a)})" for k, o, a in zip(
+                               frame["problem"], frame["origin"], frame["account"])]
         return frame[columns].sort_values(["account", "table", "column"]).reset_index(drop=True)
 
     # -- conveniences --------------------------------------------------------------------------
@@ -438,6 +486,45 @@ class Book:
         return (f"Book({self.n_accounts} accounts, {self.positions.num_rows} net positions, "
                 f"{self.instruments.num_rows} instruments, {self.underlyings.num_rows} "
                 f"underlyings, as_of={self.as_of.isoformat()}, rate={self.rate})")
+
+
+def _origin_text(problem, origin, account):
+    """Who a reason names: the instrument of a position row (the account when the row has no
+    instrument id at all), else the row of the table the problem was found in."""
+    if problem.table != "positions":
+        return f"{problem.noun} {format_ids([origin])}"
+    if origin is None:
+        return f"account {format_ids([account])}"
+    return f"instrument {format_ids([origin])}"
+
+
+def _flag_date_tail(checker, column):
+    """Flag date texts with anything but a midnight time after the YYYY-MM-DD
+    (``"2027-01-15 junk"``): the date parser reads only the first ten characters."""
+    if not checker.has(column):
+        return
+    col = checker.table.column(column).combine_chunks()
+    if pa.types.is_dictionary(col.type):
+        col = col.dictionary_decode()
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        return
+    tail = pc.utf8_slice_codeunits(col, 10)
+    bad = pc.fill_null(pc.invert(pc.match_substring_regex(tail, _MIDNIGHT_RE)), False)
+    checker.flag(column, "not a date (YYYY-MM-DD)",
+                 bad.to_numpy(zero_copy_only=False).astype(bool))
+
+
+def _forgive_flat(blame, inherited, accounts, inst_row, quantity):
+    """Un-blame the rows that inherited an instrument's problem where the account's rows of
+    that instrument net to exactly zero: a flat position contributes nothing to any method,
+    so it must not cost the account (its rows are dropped from the Book instead)."""
+    rows = np.flatnonzero(inherited)
+    if rows.size == 0:
+        return
+    frame = pd.DataFrame({"a": np.asarray(accounts.take(pa.array(rows)).to_numpy(
+        zero_copy_only=False), dtype=object), "i": inst_row[rows], "q": quantity[rows]})
+    net = frame.groupby(["a", "i"], sort=False)["q"].transform("sum").to_numpy()
+    blame[rows[net == 0]] = -1
 
 
 def _encode_accounts(column, n_threads=1):

@@ -119,8 +119,13 @@ def margin(positions, instruments, underlyings, product_groups, as_of, rate, rul
 @click.option("--history", "history_days", type=click.IntRange(min=1), default=None,
               help="also write history (date, underlying, price, vol) and rates (date, rate) "
                    "over this many trading days")
-def generate(accounts, seed, out, fmt, history_days):
+@click.option("--span", "span_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="write a SPAN book (positions only) over this risk-parameter file instead")
+def generate(accounts, seed, out, fmt, history_days, span_file):
     """Write a realistic synthetic book (deterministic for a seed)."""
+    if span_file is not None:
+        _generate_span(accounts, seed, pathlib.Path(out), fmt, span_file)
+        return
     from pmfast import batch
     try:
         paths = batch.write_generated(accounts, seed, pathlib.Path(out), fmt,
@@ -145,6 +150,81 @@ def demo(accounts, seed, out, threads, rules):
                          n_threads=threads, rules=rules, progress=_TerminalProgress())
     click.echo(batch.summary_text(run))
     click.echo(f"results and report in {out}/")
+
+
+# -- SPAN ----------------------------------------------------------------------------------------
+def _write_table(frame, path):
+    path = pathlib.Path(path)
+    if path.suffix.lower() == ".csv":
+        frame.to_csv(path, index=False)
+    elif path.suffix.lower() in (".parquet", ".pq"):
+        frame.to_parquet(path, index=False)
+    else:
+        raise InputError(f"--out {str(path)!r}: use a .parquet or .csv file name")
+    return path
+
+
+def _generate_span(accounts, seed, out, fmt, span_file):
+    from pmfast.span import load
+    from pmfast.span.generate import generate_span_positions
+    try:
+        params = load(span_file)
+        positions = generate_span_positions(params, n_accounts=accounts, seed=seed)
+        out.mkdir(parents=True, exist_ok=True)
+        click.echo(str(_write_table(positions, out / f"positions.{fmt}")))
+    except InputError as exc:
+        _fail_bad_input(exc)
+
+
+@main.command()
+@click.argument("positions", type=click.Path(exists=True, dir_okay=False))
+@click.argument("riskfile", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="per-account output, .parquet or .csv; the breakdown per combined commodity "
+                   "goes beside it as NAME.combined.EXT")
+@click.option("--report", type=click.Path(dir_okay=False), help="write an HTML report here")
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="the previous day's risk-parameter file: adds variation margin")
+@click.option("--rules", default=None, help="SPAN rule flags TOML (default: the shipped one)")
+@click.option("--round-scan/--no-round-scan", default=None,
+              help="round the scan risk to whole units (overrides the rules)")
+@click.option("--threads", type=int, default=None, help="threads (default: all CPUs)")
+@click.option("--errors", type=click.Choice(["raise", "collect"]), default="raise",
+              show_default=True, help="stop on bad input, or margin the valid accounts")
+def span(positions, riskfile, out, report, previous, rules, round_scan, threads, errors):
+    """SPAN margin of POSITIONS on the exchange RISKFILE (SPAN XML .spn or CME pa2)."""
+    import pandas as pd
+
+    from pmfast.span import load, span_margin, variation_margin
+    try:
+        params = load(riskfile)
+        res = span_margin(positions, params, rules=rules, round_scan=round_scan,
+                          errors=errors, n_threads=threads)
+        accounts = res.accounts
+        vm = None
+        if previous is not None:
+            vm = variation_margin(positions, params, load(previous), errors=errors)
+            accounts = accounts.merge(vm.accounts[["account", "variation_margin"]],
+                                      on="account", how="left")
+        out = pathlib.Path(out)
+        _write_table(accounts, out)
+        _write_table(res.combined, out.with_name(f"{out.stem}.combined{out.suffix}"))
+        rejected = int((accounts["status"] != "ok").sum())
+        if rejected:
+            errs = res.errors if vm is None else pd.concat([res.errors, vm.errors])
+            _write_table(errs, out.with_name(f"{out.stem}.errors{out.suffix}"))
+        if report:
+            from pmfast.report.span import write_span_report
+            write_span_report(res, report, variation=vm)
+    except InputError as exc:
+        _fail_bad_input(exc)
+    click.echo(f"{len(accounts):,} accounts margined on {params.clearing_org} "
+               f"{params.business_date}; total requirement "
+               f"{accounts.loc[accounts['status'] == 'ok', 'requirement'].sum():,.2f} "
+               f"{params.base_currency}")
+    if rejected:
+        click.echo(f"{rejected} accounts rejected (see {out.stem}.errors{out.suffix})", err=True)
+        sys.exit(EXIT_SOME_REJECTED)
 
 
 if __name__ == "__main__":

@@ -28,9 +28,10 @@ def compare(book, pm_rules="finra-cpm", regt_rules="regt", n_threads=None):
     from pmfast.portfolio import portfolio_margin
     from pmfast.strategy import strategy_margin
 
-    pm = portfolio_margin(book, rules=pm_rules, n_threads=n_threads).accounts
-    regt = strategy_margin(book, rules=regt_rules, n_threads=n_threads).accounts
-    return compare_accounts(pm, regt)
+    pm = portfolio_margin(book, rules=pm_rules, n_threads=n_threads)
+    # Reg T on the same market snapshot: the same marks, the same rejected accounts
+    regt = strategy_margin(book, rules=regt_rules, n_threads=n_threads, market=pm.market)
+    return compare_accounts(pm.accounts, regt.accounts)
 
 
 def compare_accounts(pm_accounts, regt_accounts):
@@ -53,7 +54,18 @@ def compare_accounts(pm_accounts, regt_accounts):
         raise PmfastError("compare: portfolio margin and Reg T disagree on the accounts, e.g. "
                           f"{missing['account'].head(3).tolist()}")
     out = out.drop(columns="_merge")
-    comparable = out["regt_unmargined_positions"] == 0
-    out["savings"] = (out["regt_initial"] - out["pm_requirement"]).where(comparable)
-    out["savings_maintenance"] = (out["regt_maintenance"] - out["pm_requirement"]).where(comparable)
+    out["savings"], out["savings_maintenance"] = savings(
+        out["pm_requirement"], out["regt_initial"], out["regt_maintenance"],
+        out["regt_unmargined_positions"])
     return out.reset_index(drop=True)
+
+
+def savings(pm_requirement, regt_initial, regt_maintenance, unmargined_positions):
+    """(savings, savings_maintenance): Reg T initial / maintenance less the portfolio-margin
+    requirement, NaN where Reg T leaves positions unmargined (the one rule, shared by
+    :func:`compare_accounts` and the batch run's per-account table)."""
+    comparable = pd.Series(unmargined_positions).reset_index(drop=True) == 0
+    pm_requirement = pd.Series(pm_requirement).reset_index(drop=True)
+    return ((pd.Series(regt_initial).reset_index(drop=True) - pm_requirement).where(comparable),
+            (pd.Series(regt_maintenance).reset_index(drop=True) - pm_requirement).where(
+                comparable))

@@ -1,18 +1,24 @@
 """``pmfast.portfolio_margin`` and ``pmfast.risk_arrays``: risk-based portfolio margin (OCC TIMS /
 FINRA 4210(g)) over a whole book, with the aggregation in the compiled core."""
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from pmfast import _core
 from pmfast._threads import resolve_n_threads
+from pmfast.crypto.dispatch import crypto_dispatch
+from pmfast.crypto.margin import portfolio_margin as crypto_margin
 from pmfast.errors import InputError
+from pmfast.market import STATUS_NO_VOLATILITY, STATUS_REASONS, resolve_market, volatility
 from pmfast.rules import RuleSet, ScenarioSet
-from pmfast.schema import format_ids
-from pmfast.scenarios import (build_groups, class_moves, instrument_inputs, risk_array,
-                              scenario_labels, solve_volatility, _np)
+from pmfast.revaluation import RiskArrays, revalue
+from pmfast.stages import stage, staged
+from pmfast.scenarios import (build_groups, class_moves, instrument_inputs,  # noqa: F401
+                              risk_array, scenario_labels, solve_volatility, _np)  # (old paths)
 
 ERROR_COLUMNS = ["account", "table", "column", "reason"]
-VOL_REASON = ("volatility cannot be implied from price and the underlying has no volatility")
+VOL_REASON = STATUS_REASONS[STATUS_NO_VOLATILITY][1]
 
 
 class Layout:
@@ -68,7 +74,8 @@ class Layout:
         self.account_of_class_row = acct[class_rows].astype(np.int64)
         self.instrument = np.ascontiguousarray(inst, dtype=np.int32)
         self.quantity = np.ascontiguousarray(qty)
-        self.positions_per_account = np.bincount(acct, minlength=book.n_accounts)
+        # zero-net rows (closed positions) are kept in the layout but not counted
+        self.positions_per_account = np.bincount(acct[qty != 0], minlength=book.n_accounts)
         self.group_offset = np.ascontiguousarray(groups.offset[self.group_of_row]
                                                  if group_pos.size else np.zeros(0))
 
@@ -98,26 +105,6 @@ def _minimum_rule(rules, inputs, value0):
     return np.ascontiguousarray(per_unit), np.ascontiguousarray(cap)
 
 
-def _vol_errors(book, vol, rejected_before, ids):
-    """Accounts holding an option whose volatility cannot be found -> rows of errors.
-    ``ids``: instrument ids (str), only read when some volatility is bad."""
-    if vol.bad.any():
-        pos = book.positions
-        acct = _np(pos.column("account_code"))
-        inst = _np(pos.column("instrument_code"))
-        hit = vol.bad[inst] & ~rejected_before[acct]
-        acct, inst = acct[hit], inst[hit]
-    else:       # the usual case: no per-position gathers
-        acct = inst = np.zeros(0, dtype=np.int64)
-    frame = pd.DataFrame({"account": book.account_ids[acct], "table": "instruments",
-                          "column": "implied_vol",
-                          "reason": [f"instruments.implied_vol: {VOL_REASON} (instrument "
-                                     f"{format_ids([i])})" for i in ids[inst]]})
-    rejected = np.zeros(book.n_accounts, dtype=bool)
-    rejected[acct] = True
-    return frame.drop_duplicates(), rejected
-
-
 def binding_names(rules):
     """Names of the requirements an account's margin is the largest of, in tie-break order:
     the scenario sets as the rule set lists them, then the concentration overlay."""
@@ -141,6 +128,13 @@ def _concentration_set(rules):
     return np.array([-c.large_move, c.large_move, -c.other_move, c.other_move])
 
 
+@dataclass(frozen=True)
+class SetMargin:
+    """One scenario set's risk arrays and the aggregation's outputs over the layout."""
+    risk: RiskArrays
+    res: dict           # the C++ aggregation's per-group and per-account arrays
+
+
 class PortfolioMargin:
     """Result of ``portfolio_margin``: ``accounts``, ``groups``, ``scenarios``, ``errors``."""
 
@@ -162,7 +156,7 @@ class PortfolioMargin:
     # -- per account ---------------------------------------------------------------------------
     def _accounts_frame(self, concentration):
         book, layout, groups = self.book, self._layout, self._groups
-        reqs = np.column_stack([s["res"]["account_requirement"] for s in self._sets])
+        reqs = np.column_stack([s.res["account_requirement"] for s in self._sets])
         candidates = reqs
         if concentration is not None:
             candidates = np.column_stack([reqs, concentration])
@@ -174,19 +168,19 @@ class PortfolioMargin:
         worst = np.full(book.n_accounts, None, dtype=object)
         worst_group = np.full(book.n_accounts, None, dtype=object)
         for k, s in enumerate(self._sets):
-            res = s["res"]
+            res = s.res
             sel = bind == k
             risk[sel] = res["account_risk"][sel]
             minimum[sel] = res["account_minimum"][sel]
             g = res["account_worst_group"]
             has = sel & (g >= 0)
             rows = g[has]
-            worst[has] = s["labels"][layout.group_of_row[rows], res["group_worst"][rows]]
+            worst[has] = s.risk.labels[layout.group_of_row[rows], res["group_worst"][rows]]
             worst_group[has] = groups.names[layout.group_of_row[rows]]
         if concentration is not None:
             sel = bind == n_sets
             risk[sel] = concentration[sel]
-            minimum[sel] = self._sets[0]["res"]["account_minimum"][sel]
+            minimum[sel] = self._sets[0].res["account_minimum"][sel]
             worst[sel] = concentration_label(self.rules)
         out = {"account": book.account_ids, "requirement": requirement, "risk": risk,
                "minimum": minimum, "worst_scenario": worst, "worst_group": worst_group,
@@ -194,7 +188,7 @@ class PortfolioMargin:
                "positions": layout.positions_per_account}
         if n_sets > 1 or concentration is not None:
             for k, s in enumerate(self._sets):
-                out[f"{s['set'].name}_requirement"] = reqs[:, k]
+                out[f"{s.risk.scenario_set.name}_requirement"] = reqs[:, k]
             if concentration is not None:
                 out["concentration"] = concentration
             out["binding"] = np.array(binding_names(self.rules), dtype=object)[bind]
@@ -221,16 +215,16 @@ class PortfolioMargin:
             kind = np.where(groups.is_product_group[g], "product_group", "class")
             offset, down, up = groups.offset[g], groups.down[g], groups.up[g]
             for s in self._sets:
-                res = s["res"]
+                res = s.res
                 frame = pd.DataFrame({
                     "account": account, "group": name, "group_kind": kind,
                     "requirement": res["group_requirement"], "risk": res["group_risk"],
                     "minimum": res["group_minimum"],
-                    "worst_scenario": s["labels"][g, res["group_worst"]] if len(g) else [],
+                    "worst_scenario": s.risk.labels[g, res["group_worst"]] if len(g) else [],
                     "offset": offset, "down": down, "up": up})
                 frame.loc[frame["risk"] <= 0, "worst_scenario"] = None
                 if len(self._sets) > 1:
-                    frame.insert(3, "scenario_set", s["set"].name)
+                    frame.insert(3, "scenario_set", s.risk.scenario_set.name)
                 frames.append(frame)
             self._groups_frame = pd.concat(frames, ignore_index=True)
         return self._groups_frame
@@ -262,7 +256,7 @@ class PortfolioMargin:
             pos, class_start = _ranges(lay.class_start, cls)
             args = (lay.instrument[pos], lay.quantity[pos], class_start, group_start,
                     np.array([0, len(rows)], dtype=np.int64), lay.group_offset[rows])
-        return [_core.margin_aggregate(*args, s["pnl"], self._per_unit, self._long_cap, False,
+        return [_core.margin_aggregate(*args, s.risk.pnl, self._per_unit, self._long_cap, False,
                                        True, self._nt)["group_net"] for s in self._sets]
 
     def _scenario_rows(self, rows):
@@ -273,13 +267,14 @@ class PortfolioMargin:
         name = groups.names[g]
         for s, net in zip(self._sets, self._group_net(rows)):
             n_sc = net.shape[1]
-            ss = s["set"]
+            ss = s.risk.scenario_set
             n_vols = len(ss.vol_shifts)
             frame = pd.DataFrame({
                 "account": np.repeat(account, n_sc),
                 "group": np.repeat(name, n_sc),
-                "scenario": s["labels"][g].ravel() if len(g) else [],
-                "move": s["market"][g][:, np.arange(n_sc) // n_vols].ravel() if len(g) else [],
+                "scenario": s.risk.labels[g].ravel() if len(g) else [],
+                "move": (s.risk.market_moves[g][:, np.arange(n_sc) // n_vols].ravel()
+                         if len(g) else []),
                 "vol_shift": np.tile(np.tile(ss.vol_shifts, ss.n_moves), len(g)),
                 "pnl": net.ravel()})
             if len(self._sets) > 1:
@@ -293,26 +288,69 @@ class PortfolioMargin:
                 f"requirement {np.nansum(self.accounts['requirement']):,.2f})")
 
 
-def _prepare(book, rules, n_threads, errors):
-    rules = RuleSet.load(rules)
-    nt = resolve_n_threads(n_threads)
+def check_book(book, caller="portfolio_margin"):
+    """InputError unless ``book`` is a pmfast.Book (a dict of tables or a path is not)."""
+    if not all(hasattr(book, a) for a in ("positions", "instruments", "underlyings",
+                                           "account_ids", "rejected")):
+        raise InputError(f"{caller}: expected a pmfast.Book, got {type(book).__name__} (build "
+                         "one with pmfast.Book(positions, instruments, underlyings, ...))")
+
+
+def error_mode(book, errors):
+    """``errors`` checked; None follows the Book's own mode (``Book(errors=...)``)."""
     if errors is None:
-        errors = "collect" if len(book.errors) else "raise"
+        errors = getattr(book, "error_mode", None) or (
+            "collect" if len(book.errors) else "raise")
     if errors not in ("raise", "collect"):
         raise InputError(f"errors must be 'raise' or 'collect'; got {errors!r}")
-    inputs = instrument_inputs(book, rules)
-    vol = solve_volatility(book, rules, inputs, n_threads=nt)
-    rejected = book.rejected.copy()
-    ids = (_np(book.instruments.column("instrument")).astype(str) if vol.bad.any() else
-           np.zeros(0, dtype=str))
-    vol_errors, vol_rejected = _vol_errors(book, vol, rejected, ids)
-    if errors == "raise" and vol.bad.any():
-        raise InputError(f"instruments.implied_vol: {VOL_REASON} for instrument(s) "
-                         f"{format_ids(ids[vol.bad])}")
-    rejected |= vol_rejected
-    all_errors = pd.concat([book.errors, vol_errors], ignore_index=True)[ERROR_COLUMNS]
-    groups = build_groups(book, rules)
-    return rules, nt, inputs, vol, rejected, all_errors, groups
+    return errors
+
+
+@dataclass
+class RunInputs:
+    """What every portfolio-margin consumer (batch, what-if, risk arrays) starts from: the
+    loaded rule set, threads, the market snapshot, the accounts rejected (Book + market) with
+    their reasons, and the groups."""
+    rules: RuleSet
+    n_threads: int
+    market: object          # pmfast.market.MarketSnapshot
+    rejected: np.ndarray
+    errors: pd.DataFrame
+    groups: object          # pmfast.scenarios.Groups
+
+    @property
+    def inputs(self):
+        return self.market.inputs
+
+    @property
+    def vol(self):
+        return volatility(self.market)
+
+
+def prepare(book, rules, n_threads=None, errors=None, market=None):
+    """The :class:`RunInputs` of ``book`` under ``rules`` (``market``: a snapshot resolved
+    already under the same rule set, else resolved here)."""
+    check_book(book)
+    rules = RuleSet.load(rules)
+    nt = resolve_n_threads(n_threads)
+    errors = error_mode(book, errors)
+    if market is None:
+        market = resolve_market(book, rules, n_threads=nt)
+    elif (market.american_model, market.crr_steps) != (rules.american_model, rules.crr_steps):
+        raise InputError(f"market: resolved under american_model {market.american_model!r}, "
+                         f"crr_steps {market.crr_steps}; the rule set {rules.name!r} takes "
+                         f"{rules.american_model!r}, {rules.crr_steps}")
+    rejected, all_errors = market.rejections(book, errors)
+    with stage("layout"):
+        groups = build_groups(book, rules)
+    return RunInputs(rules, nt, market, rejected, all_errors, groups)
+
+
+def _prepare(book, rules, n_threads, errors, market=None):
+    """The old 7-tuple of :func:`prepare` (rules, n_threads, inputs, vol, rejected, errors,
+    groups), kept for code written against it; new code takes the ``RunInputs``."""
+    run = prepare(book, rules, n_threads, errors, market)
+    return run.rules, run.n_threads, run.inputs, run.vol, run.rejected, run.errors, run.groups
 
 
 def set_risk_array(book, rules, inputs, vol, groups, scenario_set, nt, value0=None):
@@ -336,7 +374,7 @@ def concentration_risk_array(book, rules, inputs, vol, nt, value0=None):
     return np.ascontiguousarray(np.nan_to_num(pnl, nan=0.0))
 
 
-def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None):
+def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None, market=None):
     """Risk-based portfolio margin of every account of a book.
 
     Parameters
@@ -350,7 +388,12 @@ def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None):
     errors : {"raise", "collect"}, optional
         What to do with an option whose volatility cannot be found: raise ``InputError``, or
         reject the accounts holding it (listed in ``.errors``). Default: ``"collect"`` if the
-        book was built with ``errors="collect"`` and rejected something, else ``"raise"``.
+        book was built with, else ``"raise"``. An account is rejected for an instrument of a
+        bad market status (no volatility, an impossible mark) only where it holds a non-zero
+        position in it.
+    market : pmfast.market.MarketSnapshot, optional
+        A snapshot already resolved for this book under the same rule set (``run_book``
+        shares one with Reg T); default: resolved here.
 
     Returns
     -------
@@ -369,25 +412,27 @@ def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None):
     >>> round(float(pmfast.portfolio_margin(book).accounts["requirement"][0]), 6)
     750.0
     """
-    rules, nt, inputs, vol, rejected, all_errors, groups = _prepare(book, rules, n_threads,
-                                                                    errors)
-    layout = Layout(book, groups, rejected, nt)
-    sets = []
-    value0 = None       # V_0 is the same under every set: priced with the first only
-    for ss in rules.scenario_sets:
-        pnl, value0, market = set_risk_array(book, rules, inputs, vol, groups, ss, nt, value0)
-        if not sets:
-            per_unit, long_cap = _minimum_rule(rules, inputs, value0)
-        res = _core.margin_aggregate(*layout.args(), pnl, per_unit, long_cap, False, False, nt)
-        sets.append({"set": ss, "res": res, "market": market, "pnl": pnl,
-                     "labels": scenario_labels(market, ss)})
-    concentration = None
-    if rules.concentration is not None:
-        pnl = concentration_risk_array(book, rules, inputs, vol, nt, value0)
-        concentration = _core.margin_concentration(*layout.args(), pnl,
-                                                   rules.concentration.largest, nt)
-    return PortfolioMargin(book, rules, layout, groups, sets, concentration, rejected,
-                           all_errors, (per_unit, long_cap), nt)
+    crypto = crypto_dispatch(book, rules)   # method = "crypto": pmfast.crypto (docs/crypto.md)
+    if crypto is not None:
+        return crypto_margin(book, crypto, n_threads, errors)
+    run = prepare(book, rules, n_threads, errors, market)
+    rules, nt, inputs, vol, rejected, all_errors, groups = (
+        run.rules, run.n_threads, run.inputs, run.vol, run.rejected, run.errors, run.groups)
+    layout = staged("layout", Layout, book, groups, rejected, nt)
+    reval = revalue(book, run)
+    with stage("aggregate"):
+        sets = [SetMargin(risk, _core.margin_aggregate(*layout.args(), risk.pnl,
+                                                       *reval.minimum, False, False, nt))
+                for risk in reval.sets]
+        concentration = None
+        if reval.concentration is not None:
+            concentration = _core.margin_concentration(*layout.args(), reval.concentration,
+                                                       rules.concentration.largest, nt)
+    result = staged("results", PortfolioMargin, book, rules, layout, groups, sets,
+                    concentration, rejected, all_errors, reval.minimum, nt)
+    result.revaluation = reval     # the RiskArrays the run produced (what-if, Dask reuse them)
+    result.market = run.market     # the snapshot Reg T shares in a batch run
+    return result
 
 
 def risk_arrays(book, rules="finra-cpm", n_threads=None, errors=None):
@@ -398,7 +443,8 @@ def risk_arrays(book, rules="finra-cpm", n_threads=None, errors=None):
     vol_source, value0 (model value today, per unit), pnl (per contract or share:
     ``multiplier x (V_i - V_0)``).
     """
-    rules, nt, inputs, vol, _, _, groups = _prepare(book, rules, n_threads, errors)
+    run = prepare(book, rules, n_threads, errors)
+    rules, nt, inputs, vol, groups = run.rules, run.n_threads, run.inputs, run.vol, run.groups
     ins = book.instruments
     ids = _np(ins.column("instrument")).astype(str)
     und = inputs["und_code"]

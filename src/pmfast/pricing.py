@@ -16,9 +16,7 @@ from pmfast import _core
 from pmfast._arrays import broadcast_columns
 from pmfast._threads import resolve_n_threads
 from pmfast.errors import InputError
-
-# Model codes shared with src/cpp/pmfast_core/pricing/options.hpp (enum class Model).
-MODELS = {"bsm": 0, "black76": 1, "bjs1993": 2, "bjs2002": 3, "crr": 4, "fixed_point": 5}
+from pmfast.kinds import MODELS  # noqa: F401  (codes of the C++ enum class Model)
 AMERICAN_MODELS = ("bjs2002", "bjs1993", "crr", "fixed_point")
 # fixed_point (Andersen-Lake-Offengenden): ~1e-7 of QuantLib's high-precision engine and, on
 # grids, faster than bjs2002, which returns about 0 for some long-dated puts (S=196, K=53,

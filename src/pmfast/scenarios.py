@@ -15,9 +15,14 @@ import numpy as np
 import pyarrow.compute as pc
 
 from pmfast import pricing
+from pmfast.kinds import (VALUATION_AMERICAN, VALUATION_BLACK76, VALUATION_BSM,
+                          VALUATION_LINEAR, kind_codes, pricing_model, valuation_codes)
 from pmfast.rules import GROUP_TYPES
+from pmfast.stages import stage
 
-MODEL_AMERICAN, MODEL_BSM, MODEL_BLACK76, MODEL_LINEAR = 0, 1, 2, 3
+# valuation codes (pmfast.kinds), under their old names
+MODEL_AMERICAN, MODEL_BSM, MODEL_BLACK76, MODEL_LINEAR = (
+    VALUATION_AMERICAN, VALUATION_BSM, VALUATION_BLACK76, VALUATION_LINEAR)
 
 
 @dataclass(frozen=True)
@@ -97,15 +102,14 @@ def instrument_inputs(book, rules):
     ins = book.instruments
     kind = _np(ins.column("kind")).astype(str)
     style = _np(pc.fill_null(ins.column("style"), "")).astype(str)
+    kind_code = (_np(ins.column("kind_code")) if "kind_code" in ins.column_names
+                 else kind_codes(kind))
     und_code = _np(ins.column("underlying_code")).astype(np.int64)
     und_price = _np(book.underlyings.column("price")).astype(np.float64)
     und_q = _np(book.underlyings.column("dividend_yield")).astype(np.float64)
     price = _np(ins.column("price").fill_null(np.nan)).astype(np.float64)
     future = _np(ins.column("future_code")).astype(np.int64)
-    model = np.full(len(kind), MODEL_LINEAR, dtype=np.int8)
-    model[(kind == "option") & (style == "american")] = MODEL_AMERICAN
-    model[(kind == "option") & (style == "european")] = MODEL_BSM
-    model[kind == "future_option"] = MODEL_BLACK76
+    model = valuation_codes(kind_code, style)
     spot = und_price[und_code] if len(kind) else np.zeros(0)
     is_fop = kind == "future_option"
     spot = np.where(is_fop, price[np.maximum(future, 0)] if len(kind) else spot, spot)
@@ -133,16 +137,17 @@ def solve_volatility(book, rules, inputs, n_threads=None):
     source[expiring] = "expiring"
     price = inputs["price"]
     need = is_opt & np.isnan(vol) & ~np.isnan(price)
-    for code, style, pmodel in ((MODEL_AMERICAN, "american", rules.american_model),
-                                (MODEL_BSM, "european", "bsm"),
-                                (MODEL_BLACK76, "european", "black76")):
+    for code in (VALUATION_AMERICAN, VALUATION_BSM, VALUATION_BLACK76):
+        style, pmodel = pricing_model(code, rules.american_model)
         rows = np.flatnonzero(need & (model == code))
         if rows.size == 0:
             continue
         q = inputs["q"][rows] if code != MODEL_BLACK76 else np.zeros(rows.size)
-        solved = pricing.implied_vol(price[rows], inputs["right"][rows], inputs["spot"][rows],
-                                     inputs["K"][rows], T[rows], book.rate, q, style=style,
-                                     model=pmodel, steps=rules.crr_steps, n_threads=n_threads)
+        with stage("iv_kernel"):
+            solved = pricing.implied_vol(price[rows], inputs["right"][rows],
+                                         inputs["spot"][rows], inputs["K"][rows], T[rows],
+                                         book.rate, q, style=style, model=pmodel,
+                                         steps=rules.crr_steps, n_threads=n_threads)
         solved = np.asarray(solved, dtype=np.float64)
         ok = np.isfinite(solved) & (solved >= 0)   # 0: priced at its zero-vol value
         vol[rows[ok]] = solved[ok]
@@ -211,14 +216,14 @@ def risk_array(book, rules, inputs, vol, moves, scenario_set, skip=None, n_threa
         args = (inputs["right"][rows], inputs["spot"][rows], inputs["K"][rows],
                 inputs["T"][rows], book.rate,
                 inputs["q"][rows] if code != MODEL_BLACK76 else 0.0, vol[rows])
-        kw = dict(style="american" if code == MODEL_AMERICAN else "european",
-                  model=(rules.american_model if code == MODEL_AMERICAN else
-                         "black76" if code == MODEL_BLACK76 else "bsm"),
-                  steps=rules.crr_steps, n_threads=n_threads)
-        v0 = value0[rows] if given else pricing.reprice_grid(*args, [0.0], [0.0], **kw)[:, 0]
-        grid = pricing.reprice_grid(*args, grid_moves, shifts,
-                                    vol_shift_kind=scenario_set.vol_shift_kind,
-                                    horizon_days=scenario_set.horizon_days, **kw)
+        style, pmodel = pricing_model(code, rules.american_model)
+        kw = dict(style=style, model=pmodel, steps=rules.crr_steps, n_threads=n_threads)
+        with stage("price_kernel"):
+            v0 = value0[rows] if given else pricing.reprice_grid(*args, [0.0], [0.0],
+                                                                 **kw)[:, 0]
+            grid = pricing.reprice_grid(*args, grid_moves, shifts,
+                                        vol_shift_kind=scenario_set.vol_shift_kind,
+                                        horizon_days=scenario_set.horizon_days, **kw)
         if not given:
             value0[rows] = v0
         pnl[rows] = mult[rows, None] * (grid - v0[:, None])

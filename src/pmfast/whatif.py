@@ -20,11 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from pmfast import _core
+from pmfast.crypto.dispatch import crypto_dispatch
+from pmfast.crypto.whatif import CryptoWhatIf
 from pmfast.errors import InputError
-from pmfast.portfolio import (VOL_REASON, Layout, _minimum_rule, _prepare, binding,
-                              binding_names, concentration_label, concentration_risk_array,
-                              set_risk_array)
-from pmfast.scenarios import _np, instrument_inputs, scenario_labels, solve_volatility
+from pmfast.market import STATUS_REASONS, resolve_market
+from pmfast.portfolio import (Layout, RunInputs, binding, binding_names, concentration_label,
+                              prepare)
+from pmfast.revaluation import revalue
+from pmfast.scenarios import _np
 from pmfast.schema import format_ids
 
 # a position's sort key inside an account: class rank x stride + instrument code (codes are
@@ -80,10 +83,10 @@ class WhatIfResult:
 class _Slice:
     """One account's netted positions in the batch layout's order, as a one-account layout."""
     __slots__ = ("instrument", "quantity", "key", "class_start", "class_rank", "group_start",
-                 "group", "group_offset")
+                 "group", "group_offset", "n_open")
 
     def __init__(self, instrument, quantity, key, class_start, class_rank, group_start, group,
-                 group_offset):
+                 group_offset, n_open):
         self.instrument = instrument        # int32 risk-array rows, sorted by key
         self.quantity = quantity            # float64 net quantities
         self.key = key                      # int64 class rank x _KEY_STRIDE (2**31) + instrument
@@ -92,6 +95,8 @@ class _Slice:
         self.group_start = group_start      # int64 CSR into class rows
         self.group = group                  # group index of each group row (ascending)
         self.group_offset = group_offset    # float64 offset of each group row
+        self.n_open = n_open                # positions with a non-zero quantity (kept by
+        #                                     _merge: no count on the hot path)
 
     @property
     def account_start(self):
@@ -104,6 +109,16 @@ class _Slice:
         for name in _Slice.__slots__:
             setattr(out, name, changes[name] if name in changes else getattr(self, name))
         return out
+
+
+def _status_text(status, ids):
+    """'instruments.<column>: <reason> for instrument(s) ...' per bad market status."""
+    texts = []
+    for code, (column, reason) in STATUS_REASONS.items():
+        which = np.asarray(ids)[np.asarray(status) == code]
+        if which.size:
+            texts.append(f"instruments.{column}: {reason} for instrument(s) {format_ids(which)}")
+    return "; ".join(texts)
 
 
 class WhatIf:
@@ -137,21 +152,29 @@ class WhatIf:
     (300.0, -900.0)
     """
 
-    def __init__(self, book, rules="finra-cpm", n_threads=None, errors=None):
-        rules, nt, inputs, vol, rejected, all_errors, groups = _prepare(book, rules, n_threads,
-                                                                        errors)
+    def __new__(cls, book, rules="finra-cpm", n_threads=None, errors=None, market=None,
+                revaluation=None):
+        crypto = crypto_dispatch(book, rules)   # method = "crypto": pmfast.crypto (docs/crypto.md)
+        if crypto is not None:
+            return CryptoWhatIf(book, crypto, n_threads, errors)
+        return super().__new__(cls)
+
+    def __init__(self, book, rules="finra-cpm", n_threads=None, errors=None, market=None,
+                 revaluation=None):
+        run = prepare(book, rules, n_threads, errors, market)
         self.book = book
-        self.rules = rules
-        self.errors = all_errors
-        self._rejected = rejected
-        self._groups = groups
-        self._layout = Layout(book, groups, rejected, nt)
+        self.rules = rules = run.rules
+        self.errors = run.errors
+        self._rejected = run.rejected
+        self._groups = run.groups
+        self._layout = Layout(book, run.groups, run.rejected, run.n_threads)
         # classes ranked by (group, class), the layout's order (int64: keys are rank x 2**31)
         self._class_rank = self._layout.class_rank.astype(np.int64)
-        priced, markets = self._price(book, inputs, vol, nt)
-        for name, value in priced.items():
+        if revaluation is None:
+            revaluation = revalue(book, run)
+        for name, value in self._priced(book, run.market, revaluation).items():
             setattr(self, name, value)
-        self._labels = [scenario_labels(m, ss) for m, ss in zip(markets, rules.scenario_sets)]
+        self._labels = [r.labels for r in revaluation.sets]
         self._set_names = binding_names(rules)
         if rules.concentration is not None:
             self._concentration_label = concentration_label(rules)
@@ -160,27 +183,25 @@ class WhatIf:
         self._slices = {}
         self._before = {}
 
-    def _price(self, book, inputs, vol, nt):
-        """Per instrument of ``book``: the risk array of every scenario set (on the session's
-        groups), V_0, the minimum per unit and long-option cap, the concentration risk array,
-        the class rank and group; and the groups' market moves of every set."""
-        rules = self.rules
-        pnl, markets = [], []
-        v0 = None           # priced with the first set, passed on
-        for ss in rules.scenario_sets:
-            risk, v0, market = set_risk_array(book, rules, inputs, vol, self._groups, ss, nt, v0)
-            pnl.append(risk)
-            markets.append(market)
-        per_unit, long_cap = _minimum_rule(rules, inputs, v0)
-        und = inputs["und_code"]
-        priced = {"_pnl": pnl, "value0": v0, "_per_unit": per_unit, "_long_cap": long_cap,
-                  "_concentration": (None if rules.concentration is None else
-                                     concentration_risk_array(book, rules, inputs, vol, nt, v0)),
-                  "_rank_of_instrument": self._class_rank[und],
-                  "_group_of_instrument": self._groups.of_underlying[und].astype(np.int64),
-                  "_vol_bad": vol.bad,
-                  "_instrument_ids": _np(book.instruments.column("instrument")).astype(str)}
-        return priced, markets
+    @classmethod
+    def from_result(cls, result, errors=None):
+        """A session on a ``portfolio_margin`` result's Book, rule set, market snapshot and
+        risk arrays: nothing is priced again (the same RiskArrays serve batch and what-if)."""
+        return cls(result.book, result.rules, result._nt, errors, result.market,
+                   result.revaluation)
+
+    def _priced(self, book, market, reval):
+        """Per instrument of ``book``: the risk array of every scenario set, V_0, the minimum
+        per unit and long-option cap, the concentration risk array, the class rank and group,
+        the market status."""
+        und = market.inputs["und_code"]
+        return {"_pnl": [r.pnl for r in reval.sets], "value0": reval.value0,
+                "_per_unit": reval.minimum_per_unit, "_long_cap": reval.long_cap,
+                "_concentration": reval.concentration,
+                "_rank_of_instrument": self._class_rank[und],
+                "_group_of_instrument": self._groups.of_underlying[und].astype(np.int64),
+                "_vol_bad": market.bad, "_status": market.status,
+                "_instrument_ids": _np(book.instruments.column("instrument")).astype(str)}
 
     # -- public ----------------------------------------------------------------------------------
     @property
@@ -282,14 +303,14 @@ class WhatIf:
         if not book.underlyings.column("underlying").equals(
                 self.book.underlyings.column("underlying")):
             raise RuntimeError("the underlyings were re-read in another order")  # never expected
-        inputs = instrument_inputs(book, self.rules)
-        vol = solve_volatility(book, self.rules, inputs, n_threads=1)
-        priced, _ = self._price(book, inputs, vol, 1)
+        market = resolve_market(book, self.rules, n_threads=1)
+        # priced on the session's groups (the same underlyings and product groups)
+        run = RunInputs(self.rules, 1, market, None, None, self._groups)
+        priced = self._priced(book, market, revalue(book, run))
         code = {name: k for k, name in enumerate(priced["_instrument_ids"].tolist())}
         rows = np.array([code[i] for i in ids], dtype=np.int64)
         if priced["_vol_bad"][rows].any():
-            raise InputError(f"instruments.implied_vol: {VOL_REASON} for instrument(s) "
-                             f"{format_ids(np.asarray(ids)[priced['_vol_bad'][rows]])}")
+            raise InputError(_status_text(market.status[rows], np.asarray(ids)))
         for name, value in priced.items():
             old = getattr(self, name)
             if name == "_pnl":
@@ -345,9 +366,9 @@ class WhatIf:
                              "(not in the book's instruments table; price new ones with "
                              "WhatIf.add_instruments)")
         if any(self._vol_bad[c] for c in codes):
-            bad = [self._instrument_ids[c] for c in codes if self._vol_bad[c]]
-            raise InputError(f"trade.instrument: {VOL_REASON} for instrument(s) "
-                             f"{format_ids(bad)}")
+            bad = [c for c in codes if self._vol_bad[c]]
+            raise InputError("trade.instrument: " + _status_text(
+                self._status[bad], self._instrument_ids[bad]))
         return codes, [summed[n] for n in summed], summed
 
     # -- layout ----------------------------------------------------------------------------------
@@ -364,7 +385,8 @@ class WhatIf:
             rank = self._rank_of_instrument[inst]
             sl = _Slice(inst, lay.quantity[p0:p1].copy(), rank * _KEY_STRIDE + inst,
                         class_start, rank[class_start[:-1]], lay.group_start[g0:g1 + 1] - c0,
-                        lay.group_of_row[g0:g1].astype(np.int64), lay.group_offset[g0:g1].copy())
+                        lay.group_of_row[g0:g1].astype(np.int64), lay.group_offset[g0:g1].copy(),
+                        int(np.count_nonzero(lay.quantity[p0:p1])))
             self._slices[code] = sl
         return sl
 
@@ -373,14 +395,18 @@ class WhatIf:
         each instrument the account does not hold is inserted at its sorted place."""
         qty = sl.quantity.copy()
         new = []
+        n_open = sl.n_open
         for code, q in zip(codes, qtys):
             key = int(self._rank_of_instrument[code]) * _KEY_STRIDE + code
             j = int(np.searchsorted(sl.key, key))
             if j < len(sl.key) and sl.key[j] == key:
-                qty[j] += q
+                old = float(qty[j])     # Python floats: numpy scalars cost ~100 ns an op
+                qty[j] = now = old + q
+                n_open += (now != 0.0) - (old != 0.0)
             else:
                 new.append((key, code, q))
-        out = sl.replace(quantity=qty)
+                n_open += q != 0.0
+        out = sl.replace(quantity=qty, n_open=n_open)
         for key, code, q in new:
             out = self._insert(out, key, code, q)
         return out
@@ -432,7 +458,7 @@ class WhatIf:
             return AccountMargin(account, reqs[k], reqs[k],
                                  float(results[0]["account_minimum"][0]),
                                  self._concentration_label, None, "concentration", by_set,
-                                 len(sl.key))
+                                 sl.n_open)
         res = results[k]
         g = int(res["account_worst_group"][0])
         worst = group = None
@@ -442,4 +468,4 @@ class WhatIf:
             group = self._groups.names[grp]
         return AccountMargin(account, reqs[k], float(res["account_risk"][0]),
                              float(res["account_minimum"][0]), worst, group, self._set_names[k],
-                             by_set, len(sl.key))
+                             by_set, sl.n_open)

@@ -229,8 +229,29 @@ class _Ungrouped:
         return getattr(self._book, name)
 
 
-def aggregate_numpy(instrument, quantity, class_start, group_start, account_start, group_offset,
-                    pnl, min_per_unit, min_long_cap):
+def segment_sums(instrument, quantity, start, pnl):
+    """Twin of the compiled ``segment_sums``: ``[n_segments, n_scenarios]`` sums of
+    ``quantity x pnl[instrument]`` over each segment ``start[g]:start[g + 1]`` (empty: 0)."""
+    n_seg = len(start) - 1
+    out = np.zeros((n_seg, pnl.shape[1]))
+    if len(instrument) == 0:
+        return out
+    rows = quantity[:, None] * pnl[instrument]
+    filled = np.diff(start) > 0
+    out[filled] = np.add.reduceat(rows, np.asarray(start[:-1])[filled], axis=0)
+    return out
+
+
+def segment_worst_loss(pnl):
+    """Twin of the compiled ``segment_worst_loss``: per row ``max(0, -min)`` and the first
+    column of the minimum."""
+    worst = np.argmin(pnl, axis=1).astype(np.int32) if pnl.shape[0] else np.zeros(0, np.int32)
+    low = pnl[np.arange(pnl.shape[0]), worst] if pnl.shape[0] else np.zeros(0)
+    return np.maximum(0.0, -low), worst
+
+
+def margin_aggregate(instrument, quantity, class_start, group_start, account_start, group_offset,
+                     pnl, min_per_unit, min_long_cap):
     """Vectorised numpy twin of the compiled aggregation kernel (same CSR layout): gather of
     risk-array rows, segmented sums with ``np.add.reduceat``, offsets, risk and minimums.
     Returns account requirement, risk and minimum. The baseline of the benchmarks."""
@@ -255,3 +276,6 @@ def aggregate_numpy(instrument, quantity, class_start, group_start, account_star
     return (np.bincount(group_account, weights=req, minlength=n_acc),
             np.bincount(group_account, weights=risk, minlength=n_acc),
             np.bincount(group_account, weights=minimum, minlength=n_acc))
+
+
+aggregate_numpy = margin_aggregate    # its former name (benchmarks and older tests)

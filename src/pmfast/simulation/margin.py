@@ -18,6 +18,7 @@ from pmfast.scenario_set import ScenarioSet
 from pmfast.schema import format_ids
 from pmfast.scenarios import _np
 from pmfast.simulation.layout import SimLayout
+from pmfast.portfolio import error_mode
 from pmfast.simulation.market import book_market
 
 MEASURES = ("es", "var", "worst")
@@ -166,7 +167,8 @@ class SimulationMargin:
 
 def simulation_margin(book, scenarios, measure="es", confidence=0.99, n_threads=None, *,
                       horizon_days=None, rates=None, rules="finra-cpm", errors=None,
-                      missing="raise", minimum=None, revaluation="grid", grid_points=GRID_POINTS):
+                      missing="raise", minimum=None, revaluation="grid", grid_points=GRID_POINTS,
+                      market=None):
     """Simulation margin of every account: a tail measure of its loss over joint scenarios.
 
     Parameters
@@ -191,8 +193,7 @@ def simulation_margin(book, scenarios, measure="es", confidence=0.99, n_threads=
     errors : {"raise", "collect"}, optional
         Bad input (an option whose volatility cannot be found; an underlying missing from the
         scenario set when ``missing="raise"``): raise ``InputError``, or reject the accounts
-        holding it (``.errors``). Default: "collect" if the book rejected something, else
-        "raise".
+        holding it (``.errors``). Default: the Book's own mode, as portfolio margin.
     missing : {"raise", "zero"}
         An underlying of the book absent from the set: an input error naming it, or held
         unchanged in every scenario (noted in ``.scenarios.source``).
@@ -212,6 +213,9 @@ def simulation_margin(book, scenarios, measure="es", confidence=0.99, n_threads=
         ~6e-8 relative per value, is far below the grid's error); sums are in float64.
     grid_points : (int, int)
         Grid mode: moneyness and volatility nodes of each premium table (each >= 4).
+    market : pmfast.market.MarketSnapshot, optional
+        A snapshot of this book resolved already under the same American model (a batch
+        shares portfolio margin's); by default resolved here.
 
     Returns
     -------
@@ -243,13 +247,10 @@ def simulation_margin(book, scenarios, measure="es", confidence=0.99, n_threads=
         raise InputError(f"revaluation must be one of {REVALUATIONS}, not {revaluation!r}")
     if missing not in ("raise", "zero"):
         raise InputError(f"missing must be 'raise' or 'zero', not {missing!r}")
-    if errors is None:
-        errors = "collect" if len(book.errors) else "raise"
-    if errors not in ("raise", "collect"):
-        raise InputError(f"errors must be 'raise' or 'collect'; got {errors!r}")
+    errors = error_mode(book, errors)
     nt = resolve_n_threads(n_threads)
     scen = as_scenario_set(scenarios, horizon_days, rates)
-    market = book_market(book, rules, errors, nt)
+    market = book_market(book, rules, errors, nt, snapshot=market)
     rejected, error_frame = market.rejected, market.errors
     und_code = market.inputs["und_code"]
     rejected, error_frame = _reject_missing(book, scen, und_code, rejected, error_frame, errors,

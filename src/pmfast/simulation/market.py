@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 
 from pmfast.errors import InputError
-from pmfast.portfolio import ERROR_COLUMNS, VOL_REASON, _minimum_rule, _vol_errors
+from pmfast.market import resolve_market
+from pmfast.portfolio import _minimum_rule
 from pmfast.rules import RuleSet
-from pmfast.schema import format_ids
-from pmfast.scenarios import _np, instrument_inputs, solve_volatility
 
 # pmfast.pricing's model codes (pricing/options.hpp ``Model``) of the American engines
 AMERICAN_MODEL_CODES = {"bjs1993": 2, "bjs2002": 3, "crr": 4, "fixed_point": 5}
@@ -25,8 +24,8 @@ AMERICAN_MODEL_CODES = {"bjs1993": 2, "bjs2002": 3, "crr": 4, "fixed_point": 5}
 @dataclass
 class Market:
     """Per instrument of the book: pricing inputs (``inputs``, see
-    ``pmfast.scenarios.instrument_inputs``), ``vol`` (NaN for shares and futures), and the
-    accounts rejected so far with their reasons."""
+    ``pmfast.scenarios.instrument_inputs``), ``vol`` (NaN for shares, futures and options
+    without a usable volatility), and the accounts rejected so far with their reasons."""
     rules: RuleSet
     inputs: dict
     vol: np.ndarray
@@ -49,19 +48,18 @@ class Market:
         return _minimum_rule(RuleSet.load(rules), self.inputs, value0)
 
 
-def book_market(book, rules, errors, n_threads):
-    """The :class:`Market` of ``book`` under ``rules`` (``errors``: "raise" or "collect" for an
-    option whose volatility cannot be found)."""
+def book_market(book, rules, errors, n_threads, snapshot=None):
+    """The :class:`Market` of ``book`` under ``rules``, from the engine's market snapshot
+    (``pmfast.market.resolve_market``; ``snapshot``: one resolved already, e.g. by portfolio
+    margin in the same batch). Instruments with a bad status (no volatility, an impossible
+    mark) reject the accounts holding them, or raise with ``errors="raise"``, exactly as for
+    portfolio margin."""
     rules = RuleSet.load(rules)
-    inputs = instrument_inputs(book, rules)
-    vol = solve_volatility(book, rules, inputs, n_threads=n_threads)
-    rejected = book.rejected.copy()
-    ids = (_np(book.instruments.column("instrument")).astype(str) if vol.bad.any() else
-           np.zeros(0, dtype=str))
-    if errors == "raise" and vol.bad.any():
-        raise InputError(f"instruments.implied_vol: {VOL_REASON} for instrument(s) "
-                         f"{format_ids(ids[vol.bad])}")
-    vol_errors, vol_rejected = _vol_errors(book, vol, rejected, ids)
-    rejected |= vol_rejected
-    frame = pd.concat([book.errors, vol_errors], ignore_index=True)[ERROR_COLUMNS]
-    return Market(rules, inputs, vol.vol, rejected, frame)
+    if snapshot is None:
+        snapshot = resolve_market(book, rules, n_threads=n_threads)
+    elif (snapshot.american_model, snapshot.crr_steps) != (rules.american_model,
+                                                           rules.crr_steps):
+        raise InputError(f"market: resolved under american_model {snapshot.american_model!r}; "
+                         f"the rule set {rules.name!r} takes {rules.american_model!r}")
+    rejected, frame = snapshot.rejections(book, errors)
+    return Market(rules, snapshot.inputs, snapshot.vol, rejected, frame)

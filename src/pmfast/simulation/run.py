@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from pmfast.errors import InputError
+from pmfast.rules import RuleSet
 from pmfast.scenario_set import ScenarioSet
 from pmfast.simulation.margin import simulation_margin
 
@@ -77,6 +78,11 @@ def attach(run, scenarios, *, measure="es", confidence=0.99, n_threads=None, err
     """Margin ``run.book`` over ``scenarios`` and join ``sim_*`` columns into ``run.accounts``
     (an account rejected by any method is rejected in the joined table)."""
     kw = {} if revaluation is None else {"revaluation": revaluation}
+    snapshot = getattr(run.pm, "market", None)
+    own = RuleSet.load("finra-cpm")     # simulation_margin's default rules
+    if snapshot is not None and (snapshot.american_model, snapshot.crr_steps) == (
+            own.american_model, own.crr_steps):
+        kw["market"] = snapshot      # portfolio margin's: volatilities solved once per batch
     sim = simulation_margin(run.book, scenarios, measure=measure, confidence=confidence,
                             n_threads=n_threads, errors=errors, **kw)
     cols = sim.accounts[["account", *SIM_COLUMNS]].rename(

@@ -11,12 +11,17 @@ import numpy as np
 
 from pmfast._threads import resolve_n_threads
 from pmfast.errors import InputError
+from pmfast.stages import stage, staged
 from pmfast.strategy.engine import GroupedLegs, run_core
 from pmfast.strategy.legs import LegColumns, legs_from_frame
 from pmfast.strategy.result import StrategyResult
 from pmfast.strategy.rules import RegtRules, load_regt_rules
 
 __all__ = ["strategy_margin", "flat_margin", "StrategyResult", "RegtRules", "load_regt_rules"]
+
+
+def _is_book(book):
+    return hasattr(book, "positions") and hasattr(book, "instruments")
 
 
 def _to_legs(book, as_of):
@@ -30,7 +35,8 @@ def _to_legs(book, as_of):
     return legs_from_frame(book, as_of)
 
 
-def strategy_margin(book, rules="regt", n_threads=None, method="optimal", as_of=None):
+def strategy_margin(book, rules="regt", n_threads=None, method="optimal", as_of=None,
+                    market=None, errors=None):
     """Regulation T strategy-based margin of every account, with optimal pairing.
 
     Parameters
@@ -48,6 +54,12 @@ def strategy_margin(book, rules="regt", n_threads=None, method="optimal", as_of=
         ``"greedy"`` pairs by largest saving first, as brokers do (a baseline).
     as_of : date, optional
         Valuation date for a flat table (decides which long options are LEAPS).
+    market : pmfast.market.MarketSnapshot, optional
+        With a Book: the run's market snapshot (marks, and which instruments cannot be
+        valued); default: resolved under the ``finra-cpm`` rule set's model.
+    errors : {"raise", "collect"}, optional
+        With a Book: as :func:`pmfast.portfolio_margin` (default: the Book's mode). Under
+        ``"collect"`` the accounts holding an option the market cannot value are rejected.
 
     Returns
     -------
@@ -68,13 +80,18 @@ def strategy_margin(book, rules="regt", n_threads=None, method="optimal", as_of=
     471850.0
     """
     rules = load_regt_rules(rules)
-    legs = _to_legs(book, as_of)
     n_threads = resolve_n_threads(n_threads)
-    grouped = GroupedLegs(legs, rules, n_threads)
-    core = run_core(grouped, rules, method, n_threads, emit_rows=False)
-    return StrategyResult(legs, grouped, core, rules, method, n_threads,
-                          rejected=getattr(book, "rejected", None),
-                          errors=getattr(book, "errors", None))
+    rejected, book_errors = getattr(book, "rejected", None), getattr(book, "errors", None)
+    with stage("regt_legs"):
+        if _is_book(book):   # market rejections too, as portfolio margin (pmfast.market)
+            from pmfast.strategy.book_adapter import book_legs
+            legs, rejected, book_errors = book_legs(book, market, errors, n_threads)
+        else:
+            legs = _to_legs(book, as_of)
+    grouped = staged("regt_group", GroupedLegs, legs, rules, n_threads)
+    core = staged("regt_core", run_core, grouped, rules, method, n_threads, emit_rows=False)
+    return staged("regt_results", StrategyResult, legs, grouped, core, rules, method,
+                  n_threads, rejected=rejected, errors=book_errors)
 
 
 def flat_margin(contract_value, risk_factor, margin_rate):

@@ -2,63 +2,57 @@
 validated; this only gathers the columns the Reg T rules need, see "The Book's attributes" in
 docs/portfolio-margin.md).
 
-Reg T marks options at market. The interface lets an option come with ``implied_vol`` and no
-``price``; such an option is marked at its model value today (BSM for European style,
-Bjerksund-Stensland 2002 for American, on the underlying's price and dividend yield), with the
-underlying's ``volatility`` when it has no ``implied_vol`` either. Only an option with neither
-is an input error, named by instrument."""
+Reg T marks options at market: at :meth:`pmfast.market.MarketSnapshot.marks`, the mark where
+there is one, else the model value today under the portfolio-margin rule set's model (the
+snapshot the whole run shares; ``finra-cpm``'s when Reg T runs alone), so an unmarked option
+is valued the same way by both methods. An option the snapshot cannot value (no volatility
+from any source, or an impossible mark) rejects the accounts holding a non-zero position in
+it under ``errors="collect"``, exactly as portfolio margin does, and raises under
+``"raise"``; an instrument nobody holds costs nothing."""
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pmfast import pricing
-from pmfast.errors import InputError
-from pmfast.schema import format_ids
-from pmfast.strategy.legs import KIND_OTHER, KIND_STOCK, LegColumns
+from pmfast.kinds import leg_kinds
+from pmfast.strategy.legs import LegColumns
+
+# the rule set whose model values unmarked options when Reg T runs without a shared snapshot
+DEFAULT_MARKET_RULES = "finra-cpm"
 
 
 def _np(column, dtype):
     return np.asarray(column.to_numpy(zero_copy_only=False), dtype=dtype)
 
 
-def _option_marks(book, kind_i):
-    """Instrument prices, with options that have no price marked at their model value."""
-    ins, und = book.instruments, book.underlyings
-    price = _np(ins.column("price"), np.float64).copy()
-    missing = np.flatnonzero((kind_i == "option") & np.isnan(price))
-    if not len(missing):
-        return price
-    u = _np(ins.column("underlying_code"), np.int64)[missing]
-    vol = _np(ins.column("implied_vol"), np.float64)[missing]
-    fallback = _np(und.column("volatility"), np.float64)[u]
-    vol = np.where(np.isnan(vol), fallback, vol)
-    if np.isnan(vol).any():
-        ids = np.asarray(ins.column("instrument").to_numpy(zero_copy_only=False),
-                         dtype=object)[missing[np.isnan(vol)]]
-        raise InputError(f"instruments.price: missing, and no implied_vol or underlying "
-                         f"volatility to value it, for option(s) {format_ids(ids)} (Reg T marks "
-                         f"options at market)")
-    args = (_np(ins.column("right_code"), np.int8)[missing], _np(und.column("price"),
-            np.float64)[u], _np(ins.column("strike"), np.float64)[missing],
-            _np(ins.column("T"), np.float64)[missing], book.rate,
-            _np(und.column("dividend_yield"), np.float64)[u], vol)
-    style = np.asarray(ins.column("style").to_numpy(zero_copy_only=False), dtype=object)[missing]
-    american = style == "american"
-    price[missing] = np.where(american, pricing.american(*args, model="bjs2002"),
-                              pricing.bsm(*args))
-    return price
+def book_market(book, market=None, n_threads=None):
+    """The run's market snapshot, or one resolved under :data:`DEFAULT_MARKET_RULES`."""
+    if market is not None:
+        return market
+    from pmfast.market import resolve_market
+    from pmfast.rules import RuleSet
+    return resolve_market(book, RuleSet.load(DEFAULT_MARKET_RULES), n_threads=n_threads)
 
 
-def legs_from_book(book):
+def book_legs(book, market=None, errors=None, n_threads=None):
+    """(legs, rejected accounts, errors table) of a Book under the shared market snapshot;
+    ``errors`` as ``portfolio_margin`` (None: the Book's own mode)."""
+    from pmfast.portfolio import check_book, error_mode
+    check_book(book, "strategy_margin")
+    market = book_market(book, market, n_threads)
+    rejected, all_errors = market.rejections(book, error_mode(book, errors))
+    return legs_from_book(book, market, n_threads), rejected, all_errors
+
+
+def legs_from_book(book, market=None, n_threads=None):
     pos, ins, und = book.positions, book.instruments, book.underlyings
+    market = book_market(book, market, n_threads)
     inst = _np(pos.column("instrument_code"), np.int64)
-    kind_i = np.asarray(ins.column("kind").to_numpy(zero_copy_only=False), dtype=object)
-    right = _np(ins.column("right_code"), np.int8)
-    kind = np.where(kind_i == "equity", KIND_STOCK,
-                    np.where(kind_i == "option", right, KIND_OTHER)).astype(np.int8)
+    kind = leg_kinds(_np(ins.column("kind_code"), np.int8), _np(ins.column("right_code"), np.int8))
     expiry = pc.cast(pc.fill_null(ins.column("expiry"), pa.scalar(0, pa.date32())), pa.int32())
+    # options of a bad status: their accounts are rejected, the figure is never shown
+    price = np.nan_to_num(market.marks(n_threads), nan=0.0)
     return LegColumns(
         account_ids=np.asarray(book.account_ids, dtype=object),
         account=_np(pos.column("account_code"), np.int64),
@@ -72,7 +66,7 @@ def legs_from_book(book):
         strike=_np(ins.column("strike"), np.float64)[inst],
         expiry=_np(expiry, np.int32)[inst],
         multiplier=_np(ins.column("multiplier"), np.float64)[inst],
-        price=_option_marks(book, kind_i)[inst],
+        price=price[inst],
         quantity=_np(pos.column("quantity"), np.float64),
         underlying_price=_np(und.column("price"), np.float64),
         group_type=np.asarray(und.column("group_type").to_numpy(zero_copy_only=False),

@@ -14,9 +14,12 @@ import pandas as pd
 
 from pmfast._arrays import _RIGHT_CODES
 from pmfast.errors import InputError
+from pmfast.kinds import LEG_CALL as KIND_CALL  # the C++ kLeg* codes, under their Reg T names
+from pmfast.kinds import LEG_OTHER as KIND_OTHER
+from pmfast.kinds import LEG_PUT as KIND_PUT
+from pmfast.kinds import LEG_STOCK as KIND_STOCK
 from pmfast.rules import GROUP_TYPES
 
-KIND_STOCK, KIND_CALL, KIND_PUT, KIND_OTHER = 0, 1, -1, 2
 FRAME_COLUMNS = ("account", "instrument", "underlying", "kind", "quantity", "price",
                  "underlying_price")
 FRAME_DEFAULTS = {"right": None, "strike": np.nan, "expiry": None, "multiplier": None,

@@ -17,7 +17,7 @@ namespace {
 
 // The checks are branch-free reductions over blocks (they vectorise; a throw inside the loop
 // would stop that); only a failing block is rescanned for its first offending index.
-// portfolio_margin checks each block of accounts in the thread that then aggregates it, while
+// margin_aggregate checks each block of accounts in the thread that then aggregates it, while
 // its rows are being brought into cache (a separate pass over the layout was 7% of the time),
 // and on any failure reruns the serial checks, which name the first offending index.
 constexpr int64_t kCheckBlock = 4096;
@@ -146,7 +146,7 @@ void checked_blocks(const MarginLayout& l, const RiskArray& r, bool group_offset
 
 }  // namespace
 
-void portfolio_margin(const MarginLayout& l, const RiskArray& r, const MinimumRule& m,
+void margin_aggregate(const MarginLayout& l, const RiskArray& r, const MinimumRule& m,
                       const MarginOutput& out, int n_threads) {
   std::unique_ptr<double[]> table;
   if (l.n_positions * detail::kTablePositionsPerInstrument >= r.n_instruments) {
@@ -158,7 +158,7 @@ void portfolio_margin(const MarginLayout& l, const RiskArray& r, const MinimumRu
   });
 }
 
-void concentration_overlay(const MarginLayout& l, const RiskArray& r, int largest, double* out,
+void margin_concentration(const MarginLayout& l, const RiskArray& r, int largest, double* out,
                            int n_threads) {
   if (r.n_scenarios != 4) {
     check_layout(l, r);   // its errors come first, as before

@@ -54,14 +54,14 @@ struct MarginOutput {
 // Checks the layout (monotone offsets, instrument rows in range, finite quantities and
 // offsets) and throws InputError naming the argument and index; then aggregates, threaded
 // over accounts. Results are bit-identical for any n_threads.
-void portfolio_margin(const MarginLayout& layout, const RiskArray& risk, const MinimumRule& minimum,
+void margin_aggregate(const MarginLayout& layout, const RiskArray& risk, const MinimumRule& minimum,
                       const MarginOutput& out, int n_threads);
 
 // The concentration overlay. `risk` has 4 scenarios per instrument in the order
 // (-large, +large, -other, +other). Per account: the `largest` class groups with the largest
 // loss at +-large are taken at that loss, every other class group at its loss at +-other, summed
 // with no offsets. out[n_accounts].
-void concentration_overlay(const MarginLayout& layout, const RiskArray& risk, int largest,
+void margin_concentration(const MarginLayout& layout, const RiskArray& risk, int largest,
                            double* out, int n_threads);
 
 }  // namespace pmfast

@@ -69,7 +69,7 @@ struct DirectMinimum {
 //   table[2 i + 1] = per_unit capped at long_cap       (long positions; a NaN cap is no cap)
 //   minimum(q)     = |q| * table[2 i + (q > 0)]
 // Bit for bit the definition: rounding is monotone, so round(q min(a, b)) is the smaller of
-// round(q a) and round(q b). Building it costs a pass over the instruments, so portfolio_margin
+// round(q a) and round(q b). Building it costs a pass over the instruments, so margin_aggregate
 // uses it only when the batch has enough positions.
 struct TableMinimum {
   const double* table;
@@ -84,7 +84,7 @@ void build_minimum_table(const MinimumRule& m, int64_t n_instruments, double* ta
 // Build the table when positions >= this fraction of the instruments.
 constexpr int64_t kTablePositionsPerInstrument = 2;  // n_positions * 2 >= n_instruments
 
-// Accounts [a_begin, a_end) of portfolio_margin (input already checked).
+// Accounts [a_begin, a_end) of margin_aggregate (input already checked).
 // `minimum_table` (from build_minimum_table) may be null: the rule's arrays are read directly.
 void margin_account_range(const MarginLayout& l, const RiskArray& r, const MinimumRule& m,
                           const double* minimum_table, const MarginOutput& out, int64_t a_begin,
