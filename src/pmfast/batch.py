@@ -12,7 +12,9 @@ import pandas as pd
 
 import pmfast
 from pmfast.comparison import savings
+from pmfast.errors import InputError
 from pmfast.output import write_table
+from pmfast.schema import format_ids
 from pmfast.stages import stage
 
 GENERATED_TABLES = ("positions", "instruments", "underlyings", "product_groups")
@@ -105,6 +107,19 @@ def _join_accounts(book, pm, regt, rejected):
     return table
 
 
+def _one_row_per_account(accounts, book):
+    """A crypto result has one row per (account, settlement currency) in its own order; the
+    batch table holds one row per account in the Book's order. An account margined in two
+    currencies cannot be one row (coins and dollars do not add): the API gives its rows."""
+    dup = accounts["account"].duplicated(keep=False)
+    if dup.any():
+        raise InputError(f"positions.account: {format_ids(accounts['account'][dup])} hold both "
+                         "inverse and linear contracts: margined per settlement currency, they "
+                         "have one row per currency; use pmfast.portfolio_margin(book, "
+                         "rules=...).accounts for them")
+    return accounts.set_index("account").reindex(book.account_ids).reset_index()
+
+
 def _same_accounts(column, book):
     ids = column.to_numpy()
     return len(ids) == book.n_accounts and (ids is book.account_ids or
@@ -145,7 +160,9 @@ def run_book(book, *, rules="finra-cpm", method="both", n_threads=None, progress
     if method in ("pm", "both", "all"):
         pm = stages.run("portfolio margin", pmfast.portfolio_margin, book, rules=rules,
                         n_threads=n_threads, errors=errors)
-        market = pm.market
+        market = getattr(pm, "market", None)   # a crypto result has no equity snapshot
+        if not _same_accounts(pm.accounts["account"], book):
+            pm.accounts = _one_row_per_account(pm.accounts, book)
     if method in ("regt", "both", "all"):
         regt = stages.run("reg t", _strategy_margin, book, rules, market, n_threads, errors)
     run_errors = _run_errors(book, pm, regt)

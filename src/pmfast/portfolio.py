@@ -412,6 +412,7 @@ def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None, marke
     >>> round(float(pmfast.portfolio_margin(book).accounts["requirement"][0]), 6)
     750.0
     """
+    check_book(book)
     crypto = crypto_dispatch(book, rules)   # method = "crypto": pmfast.crypto (docs/crypto.md)
     if crypto is not None:
         return crypto_margin(book, crypto, n_threads, errors)

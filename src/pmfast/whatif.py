@@ -24,8 +24,8 @@ from pmfast.crypto.dispatch import crypto_dispatch
 from pmfast.crypto.whatif import CryptoWhatIf
 from pmfast.errors import InputError
 from pmfast.market import STATUS_REASONS, resolve_market
-from pmfast.portfolio import (Layout, RunInputs, binding, binding_names, concentration_label,
-                              prepare)
+from pmfast.portfolio import (Layout, RunInputs, binding, binding_names, check_book,
+                              concentration_label, prepare)
 from pmfast.revaluation import revalue
 from pmfast.scenarios import _np
 from pmfast.schema import format_ids
@@ -154,6 +154,7 @@ class WhatIf:
 
     def __new__(cls, book, rules="finra-cpm", n_threads=None, errors=None, market=None,
                 revaluation=None):
+        check_book(book, "WhatIf")
         crypto = crypto_dispatch(book, rules)   # method = "crypto": pmfast.crypto (docs/crypto.md)
         if crypto is not None:
             return CryptoWhatIf(book, crypto, n_threads, errors)
