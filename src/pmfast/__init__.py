@@ -32,6 +32,7 @@ _LAZY = {
     "WhatIf": "pmfast.whatif",
     "span_margin": "pmfast.span",
     "variation_margin": "pmfast.span",
+    "simulation_margin": "pmfast.simulation.margin",
 }
 # Subpackages reachable as attributes without an explicit import (``pmfast.span.load``).
 _SUBMODULES = ("span",)

@@ -55,6 +55,7 @@ class BatchRun:
     rules: str
     parameters: dict
     stage_times: dict
+    sim: object = None  # simulation-margin result (method "sim" / "all"), see simulation/run.py
 
     @property
     def n_accounts(self):
@@ -147,7 +148,7 @@ def _strategy_margin(book, rules, market, n_threads, errors, pairing="optimal"):
 
 
 def run_book(book, *, rules="finra-cpm", method="both", n_threads=None, progress=None,
-             parameters=None, stages=None, errors=None, pairing="optimal"):
+             parameters=None, stages=None, errors=None, pairing="optimal", simulation=None):
     """Margin an existing Book; return a BatchRun. ``progress(stage, done, total)`` is called
     as each stage starts (see StageClock); ``errors`` ("raise"/"collect") is passed to both
     methods, which share one market snapshot and so reject the same accounts (default: the
@@ -157,34 +158,43 @@ def run_book(book, *, rules="finra-cpm", method="both", n_threads=None, progress
         stages = StageClock(["portfolio margin", "reg t", "join"], progress)
     pm = regt = None
     market = None        # one market snapshot, shared: both methods reject the same accounts
-    if method in ("pm", "both"):
+    if method in ("pm", "both", "all"):
         pm = stages.run("portfolio margin", pmfast.portfolio_margin, book, rules=rules,
                         n_threads=n_threads, errors=errors)
         market = getattr(pm, "market", None)   # a crypto result has no equity snapshot
         if not _same_accounts(pm.accounts["account"], book):
             pm.accounts = _one_row_per_account(pm.accounts, book)
-    if method in ("regt", "both"):
+    if method in ("regt", "both", "all"):
         regt = stages.run("reg t", _strategy_margin, book, rules, market, n_threads, errors,
                           pairing)
     run_errors = _run_errors(book, pm, regt)
     accounts = stages.run("join", _join_accounts, book, pm, regt, set(run_errors["account"]))
+    run = BatchRun(book=book, pm=pm, regt=regt, accounts=accounts, errors=run_errors,
+                   rules=str(rules), parameters=dict(parameters or {}, method=method),
+                   stage_times=dict(stages.times))
+    if simulation is not None:      # method "sim" / "all": pmfast.simulation.run joins sim_*
+        from pmfast.simulation import run as sim_run
+        stages.run("simulation margin", sim_run.attach, run, n_threads=n_threads,
+                   errors=errors, **simulation)
+        run.stage_times = dict(stages.times)
     if own_clock:
         stages.close()
-    return BatchRun(book=book, pm=pm, regt=regt, accounts=accounts, errors=run_errors,
-                    rules=str(rules), parameters=dict(parameters or {}, method=method),
-                    stage_times=dict(stages.times))
+    return run
 
 
 def run_files(positions, instruments, underlyings, *, product_groups=None, as_of=None,
               rate=0.0, rules="finra-cpm", method="both", n_threads=None, errors="raise",
-              progress=None, pairing="optimal"):
+              progress=None, pairing="optimal", simulation=None):
     """Read the tables from files, build the Book, and margin it."""
     stages = StageClock(["load", "portfolio margin", "reg t", "join"], progress)
     as_of = as_of or pd.Timestamp.today().date().isoformat()
     book = stages.run("load", pmfast.Book, positions, instruments, underlyings,
                       product_groups=product_groups, as_of=as_of, rate=rate, errors=errors)
+    if simulation is not None:
+        from pmfast.simulation import run as sim_run
+        simulation = sim_run.from_options(simulation)
     run = run_book(book, rules=rules, method=method, n_threads=n_threads, stages=stages,
-                   errors=errors, pairing=pairing,
+                   errors=errors, pairing=pairing, simulation=simulation,
                    parameters={"as_of": str(as_of), "rate": rate, "errors": errors,
                                "pairing": pairing})
     stages.close()
@@ -197,7 +207,9 @@ def run_demo(*, accounts=100_000, seed=0, out_dir=pathlib.Path("pmfast-demo"), n
     stages = StageClock(["generate", "portfolio margin", "reg t", "join", "write + report"],
                         progress)
     book = stages.run("generate", pmfast.generate, accounts=accounts, seed=seed, as_book=True)
-    run = run_book(book, rules=rules, method="both", n_threads=n_threads, stages=stages,
+    from pmfast.simulation import run as sim_run
+    run = run_book(book, rules=rules, method="all", n_threads=n_threads, stages=stages,
+                   simulation={"scenarios": sim_run.demo_set(book, seed=seed)},
                    parameters={"accounts": accounts, "seed": seed, "as_of": str(book.as_of),
                                "rate": book.rate})
     out_dir = pathlib.Path(out_dir)
@@ -253,6 +265,9 @@ def summary_text(run):
         saving = acc["savings"].sum()
         share = f" ({saving / regt:.0%} of Reg T)" if regt else ""
         lines.append(f"saving of portfolio margin vs Reg T initial: ${saving:,.0f}{share}")
+    if run.sim is not None:
+        from pmfast.simulation import run as sim_run
+        lines.append(sim_run.summary_line(run))
     times = ", ".join(f"{k} {v:.2f}s" for k, v in run.stage_times.items())
     lines.append(f"time: {times} (total {sum(run.stage_times.values()):.2f}s)")
     return "\n".join(lines)

@@ -74,8 +74,9 @@ def main():
               help="continuously compounded risk-free rate (the same default as pmfast.Book)")
 @click.option("--rules", default="finra-cpm", show_default=True,
               help="portfolio-margin rule set: a preset name or a TOML file")
-@click.option("--method", type=click.Choice(["pm", "regt", "both"]), default="both",
-              show_default=True)
+@click.option("--method", type=click.Choice(["pm", "regt", "both", "sim", "all"]),
+              default="both", show_default=True,
+              help="pm, regt, both (pm + regt), sim (simulation margin), all (pm + regt + sim)")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="per-account output, .parquet or .csv")
 @click.option("--report", type=click.Path(dir_okay=False), help="write an HTML report here")
@@ -94,10 +95,33 @@ def main():
               show_default=True,
               help="Reg T strategy pairing: proven minimum (within the rule set's budget), or "
                    "the brokers' greedy baseline")
+# -- simulation margin (--method sim / all) ------------------------------------------------------
+@click.option("--scenarios", "sim_scenarios", type=click.Path(exists=True, dir_okay=False),
+              help="sim: long table scenario, underlying, return[, vol_shift]")
+@click.option("--history", "sim_history", type=click.Path(exists=True, dir_okay=False),
+              help="sim: price history date, underlying, price[, vol] to build scenarios from")
+@click.option("--rates", "sim_rates", type=click.Path(exists=True, dir_okay=False),
+              help="sim: rate history date, rate (with --history) or scenario, rate_shift "
+                   "(with --scenarios)")
+@click.option("--filtered", "sim_filtered", is_flag=True,
+              help="sim: filtered (EWMA volatility-rescaled) historical scenarios")
+@click.option("--monte-carlo", "sim_monte_carlo", type=click.IntRange(min=1), default=None,
+              help="sim: N Monte Carlo draws from the history's covariance")
+@click.option("--seed", "sim_seed", type=int, default=1, show_default=True,
+              help="sim: Monte Carlo seed")
+@click.option("--horizon", "sim_horizon", type=float, default=2.0, show_default=True,
+              help="sim: horizon in days")
+@click.option("--measure", "sim_measure", type=click.Choice(["es", "var", "worst"]),
+              default="es", show_default=True, help="sim: tail measure")
+@click.option("--confidence", "sim_confidence", type=float, default=0.99, show_default=True,
+              help="sim: confidence level of ES / VaR")
 def margin(positions, instruments, underlyings, product_groups, as_of, rate, rules, method,
-           out, report, threads, errors, scheduler, workers, partitions, pairing):
+           out, report, threads, errors, scheduler, workers, partitions, pairing, **sim):
     """Margin the book in POSITIONS, INSTRUMENTS and UNDERLYINGS (Parquet, CSV or Arrow)."""
     from pmfast import batch
+    simulation = None
+    if method in ("sim", "all"):
+        simulation = {k[len("sim_"):]: v for k, v in sim.items()}
     try:
         _check_writable(out, "--out")
         if report is not None:
@@ -105,6 +129,9 @@ def margin(positions, instruments, underlyings, product_groups, as_of, rate, rul
         if scheduler is not None or workers is not None:
             if pairing != "optimal":
                 raise click.UsageError("--pairing greedy is not available on a distributed run")
+            if simulation is not None:
+                raise click.UsageError("--method sim/all is not yet available on a distributed "
+                                       "run")
             run = _distributed_margin(positions, instruments, underlyings, product_groups,
                                       as_of, rate, rules, method, report, threads, errors,
                                       scheduler, workers, partitions)
@@ -112,7 +139,8 @@ def margin(positions, instruments, underlyings, product_groups, as_of, rate, rul
             run = batch.run_files(positions, instruments, underlyings,
                                   product_groups=product_groups, as_of=as_of, rate=rate,
                                   rules=rules, method=method, n_threads=threads, errors=errors,
-                                  pairing=pairing, progress=_TerminalProgress())
+                                  pairing=pairing, progress=_TerminalProgress(),
+                                  simulation=simulation)
         batch.write_outputs(run, out, report=report)
     except InputError as exc:
         _fail_bad_input(exc)

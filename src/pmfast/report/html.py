@@ -39,6 +39,8 @@ def _summary(run):
         rows.append(("Reg T maintenance, total", f"${acc['regt_maintenance'].sum():,.2f}"))
     if "savings" in acc:
         rows.append(("saving (Reg T initial − PM)", f"${acc['savings'].sum():,.2f}"))
+    if "sim_requirement" in acc:
+        rows.append(("simulation margin, total", f"${acc['sim_requirement'].sum():,.2f}"))
     for stage, seconds in run.stage_times.items():
         rows.append((f"time: {stage}", f"{seconds:.2f} s"))
     return _table(pd.DataFrame(rows, columns=["", "value"]))
@@ -86,6 +88,9 @@ def _account_section(run, account):
         parts.append("<h4>Reg T strategies chosen</h4>")
         parts.append(_table(strategies.drop(columns=["account"]), money=("requirement",))
                      if len(strategies) else '<p class="muted">no positions</p>')
+    if getattr(run, "sim", None) is not None:   # simulation margin: report/simulation.py
+        from pmfast.report import simulation as sim_report
+        parts.append(sim_report.account_section(run.sim, account))
     parts.append("</div>")
     return "\n".join(parts)
 
@@ -104,7 +109,8 @@ def render(run):
                  "<p class='muted'>Accounts holding futures or future options are left out: "
                  "Reg T does not margin them (SPAN does), so the two figures would not cover "
                  "the same positions.</p>"]
-    sort_col = "pm_requirement" if "pm_requirement" in acc else "regt_initial"
+    sort_col = "pm_requirement" if "pm_requirement" in acc else \
+        "regt_initial" if "regt_initial" in acc else "sim_requirement"
     top = acc.sort_values(sort_col, ascending=False).head(TOP_ACCOUNTS)["account"]
     body.append(f"<h2>Largest {len(top)} accounts</h2>")
     body += [_account_section(run, account) for account in top]

@@ -10,6 +10,8 @@ from pmfast.simulation.filtered import filtered_historical
 from pmfast.simulation.given import given
 from pmfast.simulation.historical import historical
 from pmfast.simulation.monte_carlo import monte_carlo
+from pmfast.simulation.margin import SimulationMargin, simulation_margin
 
 __all__ = ["ScenarioSet", "concat", "given", "historical", "filtered_historical",
-           "monte_carlo", "Covariance", "estimate_covariance"]
+           "monte_carlo", "Covariance", "estimate_covariance", "simulation_margin",
+           "SimulationMargin"]
