@@ -265,7 +265,7 @@ def summary_text(run):
         saving = acc["savings"].sum()
         share = f" ({saving / regt:.0%} of Reg T)" if regt else ""
         lines.append(f"saving of portfolio margin vs Reg T initial: ${saving:,.0f}{share}")
-    if run.sim is not None:
+    if getattr(run, "sim", None) is not None:     # a distributed run has no sim (yet)
         from pmfast.simulation import run as sim_run
         lines.append(sim_run.summary_line(run))
     times = ", ".join(f"{k} {v:.2f}s" for k, v in run.stage_times.items())
