@@ -146,7 +146,7 @@ class StrategyResult:
         ``short_stock_value``, ``minimum_equity`` (the $2,000 to carry margin positions, reported
         not added), ``unmargined_positions`` (futures and future options, outside Reg T) and
         ``pairing_optimal`` (True when the pairing is proven optimal; False under
-        ``method="greedy"`` or when the rule set's pairing budget ran out), and
+        ``method="greedy"``, for a rejected account, or when the rule set's pairing budget ran out), and
         ``pairing_gap_initial`` / ``pairing_gap_maintenance`` (the most the gross requirement
         can exceed the optimum: 0 when proven, NaN under greedy).
     strategies : pandas.DataFrame
@@ -156,7 +156,9 @@ class StrategyResult:
         ``short_proceeds``, ``net_requirement``. Built on first access; for a few accounts
         use :meth:`strategies_for`.
     errors : pandas.DataFrame or None
-        The Book's rejected accounts and reasons (``account, table, column, reason``).
+        The rejected accounts and reasons (``account, table, column, reason``): the Book's, the
+        market's, a fraction of an option contract, and any account whose figures came out
+        inf/NaN (``table = "accounts"``, see docs/result-safety.md).
     """
 
     def __init__(self, legs, grouped, core, rules, method, n_threads, rejected=None,
