@@ -172,6 +172,23 @@ class Book:
         with stage("encode"):
             self._finish(pg, und, ins, pos)
 
+    @classmethod
+    def of_instruments(cls, instruments, underlyings, product_groups=None, as_of=None,
+                       rate=0.0):
+        """A Book of instruments and no positions (no accounts): the ``instruments`` rows
+        checked exactly as a Book checks them (same columns, same rules, same messages), on
+        ``underlyings`` and ``product_groups``, with ``errors="raise"``. What
+        ``WhatIf.add_instruments`` validates new rows with; ``pmfast.market.resolve_market``
+        and ``pmfast.revaluation.revalue`` take it like any Book.
+
+        Raises
+        ------
+        pmfast.InputError
+            Naming table, column and ids of the first problems, as ``Book`` does.
+        """
+        return cls(_no_positions(), instruments, underlyings, product_groups, as_of=as_of,
+                   rate=rate, errors="raise", n_threads=1)
+
     # ------------------------------------------------------------------------------------------
     def _problem_text(self):
         texts = [p.message() for p in self._problems[:MAX_PROBLEMS_SHOWN]]
@@ -486,6 +503,13 @@ class Book:
         return (f"Book({self.n_accounts} accounts, {self.positions.num_rows} net positions, "
                 f"{self.instruments.num_rows} instruments, {self.underlyings.num_rows} "
                 f"underlyings, as_of={self.as_of.isoformat()}, rate={self.rate})")
+
+
+def _no_positions():
+    """An empty ``positions`` table (the Book of ``Book.of_instruments``)."""
+    return pa.table({"account": pa.array([], pa.string()),
+                     "instrument": pa.array([], pa.string()),
+                     "quantity": pa.array([], pa.float64())})
 
 
 def _origin_text(problem, origin, account):
