@@ -556,6 +556,9 @@ def _encode_accounts(column, n_threads=1):
     keys = _fixed_width_keys(column)
     if keys is not None:
         codes, first = _core.book_encode_sorted(keys, n_threads)
+        ids = _fixed_width_ids(keys[first], len(column[0].as_buffer()))
+        if ids is not None:
+            return ids, codes
     else:
         # ids of mixed lengths: hash-partitioned and threaded in C++ (1.5x Arrow's
         # dictionary_encode + sort on one thread at ten million ids, 2.9x on two); the codes
@@ -563,6 +566,17 @@ def _encode_accounts(column, n_threads=1):
         codes, first = _core.book_encode_strings(column, "positions.account", n_threads)
     ids = column.take(pa.array(first))
     return np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object).astype(str), codes
+
+
+def _fixed_width_ids(keys, width):
+    """numpy str ids of :func:`_fixed_width_keys`'s integers (the bytes back from big-endian),
+    or None unless every byte is ASCII: ~10x the object-array route for a million ids."""
+    raw = keys.astype(">u8").view(np.uint8).reshape(-1, 8)
+    # widths 1, 2, 4, 8 were read as >u{width} (low bytes), the others zero-padded on the right
+    raw = raw[:, 8 - width:] if width in (1, 2, 4, 8) else raw[:, :width]
+    if raw.size and raw.max() >= 128:
+        return None
+    return np.ascontiguousarray(raw).view(f"S{width}").ravel().astype(f"U{width}")
 
 
 def _index_in(values, value_set, n_threads):
