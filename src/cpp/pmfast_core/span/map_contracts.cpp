@@ -27,11 +27,22 @@ bool field(const StringChunks& col, int64_t i, size_t& chunk, std::string_view& 
   return true;
 }
 
-void put(std::string& key, std::string_view s) {
-  const uint32_t n = static_cast<uint32_t>(s.size());  // length prefix: no separator ambiguity
-  key.append(reinterpret_cast<const char*>(&n), sizeof n);
-  key.append(s.data(), s.size());
-}
+// A row's key: fields written length-prefixed (no separator ambiguity) into a reused buffer;
+// plain memcpy into a buffer grown only when a longer key comes (std::string appends cost more
+// than the hashing here).
+struct Key {
+  std::vector<char> buf = std::vector<char>(256);
+  size_t n = 0;
+  void put(const char* s, size_t len) {
+    if (n + len + 4 > buf.size()) buf.resize(2 * (n + len + 4));
+    const uint32_t l = static_cast<uint32_t>(len);
+    std::memcpy(buf.data() + n, &l, 4);
+    std::memcpy(buf.data() + n + 4, s, len);
+    n += len + 4;
+  }
+  void put(std::string_view s) { put(s.data(), s.size()); }
+  std::string_view view() const { return std::string_view(buf.data(), n); }
+};
 
 // A word-at-a-time hash of a short key (a few dozen bytes): multiply-xor per 8 bytes, several
 // times cheaper than a byte-wise hash; the table holds a few thousand keys, so this mixing is
@@ -59,29 +70,31 @@ struct Cursor {
 };
 
 // The key of row i, or false when a field it needs is null or the strike is not finite.
-bool make_key(const SpanNames& t, bool use_exchange, int64_t i, Cursor& c, std::string& key) {
-  key.clear();
+bool make_key(const SpanNames& t, bool use_exchange, int64_t i, Cursor& c, Key& key) {
+  key.n = 0;
   std::string_view s;
   if (use_exchange) {
     if (!field(t.exchange, i, c.ex, s)) return false;
-    put(key, s);
+    key.put(s);
   }
   if (!field(t.product, i, c.pr, s)) return false;
-  put(key, s);
+  key.put(s);
   std::string_view kind;
   if (!field(t.kind, i, c.ki, kind)) return false;
-  put(key, kind);
+  key.put(kind);
   if (!field(t.period, i, c.pe, s)) return false;
-  put(key, s);
+  key.put(s);
   if (kind == "option") {
     if (!field(t.right, i, c.ri, s) || s.size() != 1) return false;
     char r = s[0];
     if (r >= 'a' && r <= 'z') r = static_cast<char>(r - 'a' + 'A');
-    key.push_back(r);
     double k = t.strike[i];
     if (!(k - k == 0.0)) return false;  // NaN or infinite
     if (k == 0.0) k = 0.0;              // -0.0 equals 0.0
-    key.append(reinterpret_cast<const char*>(&k), sizeof k);
+    char tail[1 + sizeof k];
+    tail[0] = r;
+    std::memcpy(tail + 1, &k, sizeof k);
+    key.put(tail, sizeof tail);
   }
   return true;
 }
@@ -101,12 +114,12 @@ void span_map_contracts(const SpanNames& file, int64_t n_file, const SpanNames& 
   std::vector<bool> has_key(static_cast<size_t>(n_file), false);
   {
     Cursor c;
-    std::string key;
+    Key key;
     for (int64_t r = 0; r < n_file; ++r) {
       key_start[r] = arena.size();
       if (make_key(file, use_exchange, r, c, key)) {
         has_key[r] = true;
-        arena += key;
+        arena.append(key.buf.data(), key.n);
       }
     }
     key_start[n_file] = arena.size();
@@ -128,12 +141,11 @@ void span_map_contracts(const SpanNames& file, int64_t n_file, const SpanNames& 
   }
   parallel_for(n_pos, n_threads, 1 << 16, [&](int64_t begin, int64_t end) {
     Cursor c;
-    std::string key;
-    key.reserve(128);
+    Key key;
     for (int64_t i = begin; i < end; ++i) {
       contract[i] = -1;
       if (!make_key(pos, use_exchange, i, c, key)) continue;
-      const std::string_view k(key);
+      const std::string_view k = key.view();
       const uint64_t h = key_hash(k);
       size_t at = h & (cap - 1);
       while (slot[at] >= 0) {
