@@ -47,7 +47,7 @@ def awkward_rows(takas):
 
 def both_paths(table, takas):
     tbl = pmfast.io.to_arrow(table, "positions")
-    ids, acct = P._encode_accounts(tbl.column("account"), "positions")
+    ids, acct, _ = P._encode_accounts(tbl.column("account"), "positions")
     qty = np.asarray(tbl.column("quantity").to_numpy(zero_copy_only=False), np.float64)
     fast = P._fast_contracts(tbl, takas)
     slow, _ = P._column_contracts(tbl, takas, "positions", ids, acct, qty)
@@ -98,3 +98,17 @@ def test_options_without_strike_column_still_named(takas, book):
     assert (P._fast_contracts(tbl, takas) >= 0).all()
     with pytest.raises(pmfast.InputError, match="options need a `strike` column"):
         pmfast.span_margin(book.drop(columns=["strike"]), takas)
+
+
+def test_result_tables_built_from_arrow_equal_the_object_build(takas, book, monkeypatch):
+    """The accounts / combined text columns built straight from Arrow equal, dtype included,
+    the tables pandas builds from Python strings."""
+    import pmfast.span.engine as engine
+    bad = book.copy()
+    bad.loc[0, "product"] = "NOSUCH"               # one rejected account: status differs
+    fast = pmfast.span_margin(bad, takas, errors="collect")
+    monkeypatch.setattr(engine, "_ARROW_TEXT", False)
+    slow = pmfast.span_margin(bad, takas, errors="collect")
+    assert (fast.accounts["status"] == "rejected").sum() == 1
+    pd.testing.assert_frame_equal(fast.accounts, slow.accounts, check_exact=True)
+    pd.testing.assert_frame_equal(fast.combined, slow.combined, check_exact=True)

@@ -29,6 +29,7 @@ class MappedPositions:
     quantity: np.ndarray        # (n,) float64
     table: pa.Table
     problems: list              # [(row, column, reason)] for bad rows
+    account_array: pa.Array = None   # account_ids as Arrow strings (result tables built from it)
 
 
 def _encode(col, table, name):
@@ -70,8 +71,8 @@ def _encode_accounts(col, table):
         if keys is not None:
             from pmfast import _core
             acct, first = _core.book_encode_sorted(keys, 1)
-            ids = plain.take(pa.array(first)).to_numpy(zero_copy_only=False).astype(object)
-            return ids, acct
+            ids = plain.take(pa.array(first))
+            return ids.to_numpy(zero_copy_only=False).astype(object), acct, ids
     a_codes, a_dict = _encode(col, table, "account")
     if (a_codes < 0).any():
         row = int(np.flatnonzero(a_codes < 0)[0])
@@ -79,8 +80,8 @@ def _encode_accounts(col, table):
     a_order = pc.sort_indices(a_dict).to_numpy()
     rank = np.empty(len(a_dict), np.int64)
     rank[a_order] = np.arange(len(a_dict))
-    ids = a_dict.take(pa.array(a_order)).to_numpy(zero_copy_only=False).astype(object)
-    return ids, rank[a_codes].astype(np.int32)
+    ids = a_dict.take(pa.array(a_order))
+    return ids.to_numpy(zero_copy_only=False).astype(object), rank[a_codes].astype(np.int32), ids
 
 
 def _lookup(codes, dictionary, mapping, transform=None):
@@ -154,7 +155,7 @@ def map_positions(positions, params, table="positions"):
     if missing:
         raise InputError(f"{table}: missing required column(s) {', '.join(missing)} (columns: "
                          f"{', '.join(tbl.column_names)})")
-    account_ids, acct = _encode_accounts(tbl.column("account"), table)
+    account_ids, acct, account_array = _encode_accounts(tbl.column("account"), table)
     try:
         qty = pc.cast(tbl.column("quantity"), pa.float64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -168,7 +169,7 @@ def map_positions(positions, params, table="positions"):
     else:
         problems = []
     return MappedPositions(account_ids=account_ids, acct=acct, contract=contract, quantity=qty,
-                           table=tbl, problems=problems)
+                           table=tbl, problems=problems, account_array=account_array)
 
 
 _NAME_COLUMNS = ("exchange", "product", "kind", "period", "right")
