@@ -344,6 +344,7 @@ def test_sorted_search_fallback_maps_the_same(takas, book, monkeypatch):
     from pmfast.span.params import SpanParams
     dense = pmfast.span_margin(book, takas).accounts
     monkeypatch.setattr(positions, "DENSE_BASE_MAX", 0)
+    monkeypatch.setattr(positions, "_fast_contracts", lambda tbl, params: None)
     fresh = SpanParams(**{f: getattr(takas, f) for f in SpanParams.__dataclass_fields__})
     sparse = pmfast.span_margin(book, fresh).accounts
     assert not fresh._keys["dense"]

@@ -3,6 +3,7 @@
 from libc.stdint cimport int32_t, int64_t, uint8_t
 from libcpp.vector cimport vector
 from pmfast._cpp_span cimport SpanLayout, SpanOut, span_margin_core as c_span_margin_core
+from pmfast._cpp_span cimport SpanNames, span_map_contracts as c_span_map_contracts
 
 import numpy as _np
 
@@ -126,3 +127,45 @@ def span_margin_core(layout, acct, contract, qty, int32_t n_accounts, bint round
             "inter": _span_vec_d(out.inter), "som": _span_vec_d(out.som),
             "risk": _span_vec_d(out.risk), "nov": _span_vec_d(out.nov),
             "maint": _span_vec_d(out.maint), "dup": dup}
+
+
+cdef _span_names(cols, SpanNames* out):
+    """Point ``out`` at the string columns of ``cols`` (dict of pyarrow string arrays and a
+    float64 ``strike`` numpy array, kept alive by the caller)."""
+    out.has_exchange = "exchange" in cols
+    if out.has_exchange:
+        _string_chunks(_arrow_chunks(cols["exchange"]), &out.exchange)
+    _string_chunks(_arrow_chunks(cols["product"]), &out.product)
+    _string_chunks(_arrow_chunks(cols["kind"]), &out.kind)
+    _string_chunks(_arrow_chunks(cols["period"]), &out.period)
+    _string_chunks(_arrow_chunks(cols["right"]), &out.right)
+    cdef const double[::1] k = cols["strike"]
+    out.strike = &k[0] if k.shape[0] else NULL
+
+
+def span_map_contracts(file_cols, pos_cols, int n_threads):
+    """Contract row (int32, -1 where none) of each position row, from the naming columns
+    ``exchange`` (optional, used when ``pos_cols`` has it), ``product, kind, period, right``
+    (pyarrow string columns) and ``strike`` (float64 numpy) of the file's contracts and of the
+    positions. See pmfast_core/span/map_contracts.hpp."""
+    cdef SpanNames f, p
+    if "exchange" in pos_cols and "exchange" not in file_cols:
+        raise InputError("span_map_contracts: the file's contracts need an exchange column")
+    _span_names({k: v for k, v in file_cols.items()
+                 if k != "exchange" or "exchange" in pos_cols}, &f)
+    _span_names(pos_cols, &p)
+    cdef int64_t n_file = len(file_cols["product"])
+    cdef int64_t n = len(pos_cols["product"])
+    for name, col in list(file_cols.items()) + list(pos_cols.items()):
+        if len(col) != (n_file if col is file_cols.get(name) else n):
+            raise InputError(f"span_map_contracts: column {name} has the wrong length")
+    out = _np.empty(n, dtype=_np.int32)
+    cdef int32_t[::1] o = out
+    if n:
+        try:
+            with _interruptible():
+                with nogil:
+                    c_span_map_contracts(f, n_file, p, n, &o[0], n_threads)
+        except Exception as exc:
+            raise _translate(exc) from None
+    return out

@@ -2,6 +2,7 @@
 from libc.stdint cimport int32_t, int64_t, uint8_t
 from libcpp cimport bool as cbool
 from libcpp.vector cimport vector
+from pmfast._cpp_book cimport StringChunks
 
 
 cdef extern from "pmfast_core/span/span.hpp" namespace "pmfast":
@@ -47,3 +48,13 @@ cdef extern from "pmfast_core/span/span.hpp" namespace "pmfast":
     void span_margin_core(const SpanLayout& L, int64_t n_pos, const int32_t* acct,
                           const int32_t* contract, const double* qty, int32_t n_accounts,
                           cbool round_scan, int n_threads, SpanOut& out) except + nogil
+
+
+cdef extern from "pmfast_core/span/map_contracts.hpp" namespace "pmfast":
+    cdef cppclass SpanNames:
+        cbool has_exchange
+        StringChunks exchange, product, kind, period, right
+        const double* strike
+
+    void span_map_contracts(const SpanNames& file, int64_t n_file, const SpanNames& pos,
+                            int64_t n_pos, int32_t* contract, int n_threads) except + nogil
