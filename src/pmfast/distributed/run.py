@@ -3,6 +3,7 @@ figures of a single-machine run (see docs/distributed.md)."""
 import dataclasses
 import time
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -11,7 +12,7 @@ from pmfast._threads import resolve_n_threads
 from pmfast import batch
 from pmfast.book import ERROR_MODES, parse_as_of, _parse_rate
 from pmfast.distributed.partition import plan_shards, source_files
-from pmfast.distributed.shard import METHODS, Reference, margin_shard
+from pmfast.distributed.shard import METHODS, Reference, batch_simulation, margin_shard
 from pmfast.errors import InputError
 from pmfast.io import to_arrow
 
@@ -62,7 +63,8 @@ def _total_task_slots(client):
     return sum(_host_task_slots(client).values()) or 1
 
 
-def _single_machine(positions, reference, method, rules, n_threads, errors, files):
+def _single_machine(positions, reference, method, rules, n_threads, errors, files,
+                    shared=None):
     """The one-machine run over the same rows (the failure path: it names bad input exactly
     as ``pmfast.Book`` / ``portfolio_margin`` do, over the whole book)."""
     if files is not None:
@@ -73,7 +75,7 @@ def _single_machine(positions, reference, method, rules, n_threads, errors, file
                        product_groups=reference.product_groups, as_of=reference.as_of,
                        rate=reference.rate, errors=errors, n_threads=n_threads)
     return batch.run_book(book, rules=rules, method=METHODS[method][0], n_threads=n_threads,
-                          errors=errors)
+                          errors=errors, simulation=batch_simulation(method, shared))
 
 
 def _check_reference(reference, n_threads):
@@ -104,7 +106,8 @@ def _check_ordered(accounts):
 
 def margin(client, positions, instruments, underlyings, *, product_groups=None, as_of=None,
            rate=0.0, method="pm", rules="finra-cpm", n_threads=None, partitions=None,
-           errors="raise", table="method", progress=None):
+           errors="raise", table="method", progress=None, scenarios=None, measure="es",
+           confidence=0.99, revaluation="grid", missing="raise", minimum=None):
     """Margin a book on the workers of a Dask cluster, with the single-machine figures.
 
     Parameters
@@ -119,8 +122,9 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
         Reference tables, read once on the client and scattered to every worker.
     as_of, rate
         As for ``pmfast.Book`` (``as_of`` is resolved once, on the client).
-    method : {"pm", "regt", "both"}
-        Portfolio margin, Reg T strategy margin, or both joined (the command line's table).
+    method : {"pm", "regt", "both", "sim", "all"}
+        Portfolio margin, Reg T strategy margin, both joined (the command line's table),
+        simulation margin (``pmfast.simulation_margin``), or all three joined.
     rules : str, path or RuleSet
     n_threads : int, optional
         Threads of each task. Default: the CPUs of the worker's machine shared by the task
@@ -137,6 +141,11 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
         joined table the command line writes, for every method.
     progress : callable, optional
         ``progress(done, total)`` on the client as each shard finishes.
+    scenarios, measure, confidence, revaluation, missing, minimum
+        ``method="sim"`` or ``"all"``: as for ``pmfast.simulation_margin`` (``scenarios``
+        a ScenarioSet, scattered to the workers once). ``revaluation="grid"`` with a set that
+        moves volatilities or rates is refused: its premium tables span the series held in
+        the whole call, so a shard's would differ from one machine's; pass ``"full"``.
 
     Returns
     -------
@@ -152,6 +161,8 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
         resolve_n_threads(n_threads)   # the single-machine check
     times = {}
     t0 = time.perf_counter()
+    shared = _sim_shared(scenarios, measure, confidence, revaluation, missing, minimum) \
+        if method in ("sim", "all") else None
     rules_name = str(rules)
     rules = pmfast.RuleSet.load(rules)
     reference = _read_reference(instruments, underlyings, product_groups, as_of, rate)
@@ -162,8 +173,10 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
     t0 = time.perf_counter()
     ref_future = client.scatter(reference, broadcast=True, hash=False)
     task_threads = n_threads if n_threads is not None else slots
-    futures = [_submit(client, shard, ref_future, method, rules, task_threads, errors, table)
-               for shard in shards]
+    shared_future = None if shared is None else client.scatter(shared, broadcast=True,
+                                                               hash=False)
+    futures = [_submit(client, shard, ref_future, method, rules, task_threads, errors, table,
+                       shared_future) for shard in shards]
     try:
         if errors == "raise":
             t1 = time.perf_counter()
@@ -174,10 +187,10 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
         client.cancel(futures)
         # the exact single-machine message: the one-machine run over the same rows raises it
         _single_machine(positions, reference, method, rules, n_threads, errors,
-                        source_files(positions))
+                        source_files(positions), shared)
         raise
     finally:
-        del ref_future
+        del ref_future, shared_future
     times["margin"] = time.perf_counter() - t0 - times.get("check reference", 0.0)
 
     t0 = time.perf_counter()
@@ -185,10 +198,11 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
         accounts, errs = _assemble(results)
     else:   # no positions at all: the one-machine result of an empty book
         run = _single_machine(_EMPTY_POSITIONS, reference, method, rules, n_threads, errors,
-                              None)
+                              None, shared)
         accounts = run.accounts
         if table == "method":
-            accounts = {"pm": run.pm, "regt": run.regt}.get(method, run).accounts
+            accounts = {"pm": run.pm, "regt": run.regt, "sim": getattr(run, "sim", None)
+                        }.get(method, run).accounts
         errs = run.errors
     _check_ordered(accounts)
     shard_table = pd.DataFrame({
@@ -216,22 +230,39 @@ def _read_reference(instruments, underlyings, product_groups, as_of, rate):
                      as_of=parse_as_of(as_of), rate=_parse_rate(rate))
 
 
-def _submit(client, shard, ref_future, method, rules, task_threads, errors, table):
+def _sim_shared(scenarios, measure, confidence, revaluation, missing, minimum):
+    """What every shard of a simulation run shares: the ScenarioSet (read once, here) and
+    ``simulation_margin``'s keywords."""
+    from pmfast.simulation.margin import as_scenario_set
+    if scenarios is None:
+        raise InputError("simulation margin needs scenarios= (a pmfast.ScenarioSet)")
+    scen = as_scenario_set(scenarios)
+    if revaluation == "grid" and any(a is not None and np.any(a != 0)
+                                     for a in (scen.vol_shifts, scen.rate_shifts)):
+        raise InputError("a distributed simulation run needs revaluation='full' when the "
+                         "scenarios move volatilities or rates: the grid's premium tables span "
+                         "the series of the whole book, so a shard's tables (and figures) "
+                         "would differ from one machine's")
+    return scen, {"measure": measure, "confidence": confidence, "revaluation": revaluation,
+                  "missing": missing, "minimum": minimum}
+
+
+def _submit(client, shard, ref_future, method, rules, task_threads, errors, table,
+            shared_future=None):
     pieces = shard.pieces
     if any(p.table is not None for p in pieces):   # in-memory rows: shipped from here
         pieces = client.scatter(pieces, hash=False)
     return client.submit(margin_shard, pieces, ref_future, method, rules, task_threads,
-                         errors, table, pure=False,
+                         errors, table, shared_future, pure=False,
                          key=f"pmfast-shard-{shard.index}-{time.time_ns()}")
 
 
 def _assemble(results):
     """The shards' per-account tables and errors, concatenated in shard (= account) order."""
     accounts = pd.concat([r["accounts"] for r in results], ignore_index=True)
-    # as one machine: the Book's rejections, then those the method's market snapshot found
-    return accounts, pd.concat([_concat_parts([r["book_errors"] for r in results]),
-                                _concat_parts([r["run_errors"] for r in results])],
-                               ignore_index=True)
+    # as one machine: stage by stage (shard.error_stages), shard after shard in each
+    stages = zip(*(r["error_stages"] for r in results))
+    return accounts, _concat_parts([_concat_parts(list(frames)) for frames in stages])
 
 
 def _gather(client, futures, progress):

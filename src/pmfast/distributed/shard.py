@@ -30,27 +30,46 @@ class Reference:
     rate: float
 
 
-def _pm(book, rules, n_threads, errors):
+def _pm(book, rules, n_threads, errors, shared=None):
     pm = pmfast.portfolio_margin(book, rules=rules, n_threads=n_threads, errors=errors)
     return pm.accounts, pm.errors
 
 
-def _regt(book, rules, n_threads, errors):
+def _regt(book, rules, n_threads, errors, shared=None):
     regt = pmfast.strategy_margin(book, n_threads=n_threads, errors=errors)
     return regt.accounts, regt.errors
 
 
-def _both(book, rules, n_threads, errors):
+def _both(book, rules, n_threads, errors, shared=None):
     run = batch.run_book(book, rules=rules, method="both", n_threads=n_threads, errors=errors)
     return run.accounts, run.errors
 
 
+def _sim(book, rules, n_threads, errors, shared=None):
+    """Simulation margin: ``shared`` is (ScenarioSet, keywords), the set scattered once. An
+    account's figures depend on its own positions and the series' values only (full
+    revaluation prices each series alone; the grid mode is refused on the client where it
+    would be used, its tables span the series held in the whole call)."""
+    scenarios, options = shared
+    sim = pmfast.simulation_margin(book, scenarios, n_threads=n_threads, errors=errors,
+                                   rules=rules, **options)
+    return sim.accounts, sim.errors
+
+
+def _all(book, rules, n_threads, errors, shared=None):
+    run = batch.run_book(book, rules=rules, method="all", n_threads=n_threads, errors=errors,
+                         simulation=batch_simulation("all", shared))
+    return run.accounts, run.errors
+
+
 # method -> (the batch's method, the single-machine call giving the method's own per-account
-# table and its errors). `sim` and `span` slot in here when their functions exist on main.
+# table and its errors; ``shared``: what the run scattered for the method, or None).
 METHODS = {
     "pm": ("pm", _pm),
     "regt": ("regt", _regt),
     "both": ("both", _both),
+    "sim": ("sim", _sim),
+    "all": ("all", _all),      # pm, regt and sim joined: the command line's --method all
 }
 
 
@@ -77,6 +96,25 @@ def held_instruments(positions, instruments):
     return instruments.filter(keep)
 
 
+def batch_simulation(method, shared):
+    """``batch.run_book``'s ``simulation`` keywords (``simulation.run.attach``) of a method:
+    None but for "sim" and "all"."""
+    if method not in ("sim", "all"):
+        return None
+    scenarios, options = shared
+    return dict({k: v for k, v in options.items()
+                 if k in ("measure", "confidence", "revaluation")}, scenarios=scenarios)
+
+
+def error_stages(run_errors, n_book):
+    """A shard's errors cut in the stages one machine lists them in, each in account order:
+    the Book's rejected rows, those the method's market snapshot found, then (simulation
+    margin) the underlyings missing from the scenario set."""
+    rest = run_errors.iloc[n_book:]
+    scen = (rest["table"] == "scenarios").to_numpy(dtype=bool)
+    return [run_errors.iloc[:n_book], rest[~scen], rest[scen]]
+
+
 def task_threads(host_tasks):
     """Threads for one task on this worker: the CPUs of this machine (its affinity mask, not
     OMP_NUM_THREADS, which Dask's nanny sets to 1) shared by the task slots of every worker on
@@ -88,7 +126,8 @@ def task_threads(host_tasks):
     return max(1, cpus // max(1, host_tasks.get(host, worker.state.nthreads)))
 
 
-def margin_shard(pieces, reference, method, rules, n_threads, errors, table="method"):
+def margin_shard(pieces, reference, method, rules, n_threads, errors, table="method",
+                 shared=None):
     """Margin the accounts of one shard as one machine would.
 
     Parameters
@@ -106,13 +145,16 @@ def margin_shard(pieces, reference, method, rules, n_threads, errors, table="met
     errors : {"raise", "collect"}
     table : {"method", "batch"}
         Return the method's own per-account table, or the joined table of the command line.
+    shared : object, optional
+        What the method needs beyond the book, scattered once for the whole run ("sim": the
+        ScenarioSet and the simulation keywords).
 
     Returns
     -------
     dict
-        ``accounts`` (DataFrame), ``book_errors`` and ``run_errors`` (the Book's rejected
-        rows, then those the method found), ``rows``, ``seconds`` (wall), ``cpu_seconds`` (the
-        worker process's CPU time over the task, all threads), ``n_threads``, ``pid``.
+        ``accounts`` (DataFrame), ``error_stages`` (see ``error_stages``), ``rows``,
+        ``seconds`` (wall), ``cpu_seconds`` (the worker process's CPU time over the task, all
+        threads), ``n_threads``, ``pid``.
     """
     start, cpu = time.perf_counter(), time.process_time()
     if isinstance(n_threads, dict):
@@ -127,14 +169,12 @@ def margin_shard(pieces, reference, method, rules, n_threads, errors, table="met
                        as_of=reference.as_of, rate=reference.rate, errors=errors,
                        n_threads=n_threads)
     if table == "method":
-        accounts, run_errors = own_table(book, rules, n_threads, errors)
+        accounts, run_errors = own_table(book, rules, n_threads, errors, shared)
     else:
         run = batch.run_book(book, rules=rules, method=run_method, n_threads=n_threads,
-                             errors=errors)
+                             errors=errors, simulation=batch_simulation(method, shared))
         accounts, run_errors = run.accounts, run.errors
-    n_book = len(book.errors)   # the run's errors: the Book's, then those the method found
-    return {"accounts": accounts,
-            "book_errors": run_errors.iloc[:n_book], "run_errors": run_errors.iloc[n_book:],
+    return {"accounts": accounts, "error_stages": error_stages(run_errors, len(book.errors)),
             "rows": positions.num_rows, "seconds": time.perf_counter() - start,
             "cpu_seconds": time.process_time() - cpu,
             "n_threads": n_threads, "pid": os.getpid()}
