@@ -71,6 +71,10 @@ def _single_machine(positions, reference, method, rules, n_threads, errors, file
         tables = [to_arrow(f, "positions") for f in files]
         positions = tables[0] if len(tables) == 1 else pa.concat_tables(
             tables, promote_options="default")
+    if method == "span":
+        params, options = shared
+        return pmfast.span_margin(positions, params, errors=errors, n_threads=n_threads,
+                                  **options)
     book = pmfast.Book(positions, reference.instruments, reference.underlyings,
                        product_groups=reference.product_groups, as_of=reference.as_of,
                        rate=reference.rate, errors=errors, n_threads=n_threads)
@@ -107,7 +111,8 @@ def _check_ordered(accounts):
 def margin(client, positions, instruments, underlyings, *, product_groups=None, as_of=None,
            rate=0.0, method="pm", rules="finra-cpm", n_threads=None, partitions=None,
            errors="raise", table="method", progress=None, scenarios=None, measure="es",
-           confidence=0.99, revaluation="grid", missing="raise", minimum=None):
+           confidence=0.99, revaluation="grid", missing="raise", minimum=None,
+           span_params=None, round_scan=None):
     """Margin a book on the workers of a Dask cluster, with the single-machine figures.
 
     Parameters
@@ -146,6 +151,11 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
         a ScenarioSet, scattered to the workers once). ``revaluation="grid"`` with a set that
         moves volatilities or rates is refused: its premium tables span the series held in
         the whole call, so a shard's would differ from one machine's; pass ``"full"``.
+    span_params, round_scan
+        ``method="span"``: as ``params`` and ``round_scan`` of ``pmfast.span_margin``: the
+        risk-parameter file (a path or a loaded ``SpanParams``) is loaded once, here, and
+        scattered; positions name its contracts, and instruments and underlyings are not
+        used (pass None).
 
     Returns
     -------
@@ -162,7 +172,8 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
     times = {}
     t0 = time.perf_counter()
     shared = _sim_shared(scenarios, measure, confidence, revaluation, missing, minimum) \
-        if method in ("sim", "all") else None
+        if method in ("sim", "all") else _span_shared(span_params, round_scan) \
+        if method == "span" else None
     rules_name = str(rules)
     rules = pmfast.RuleSet.load(rules)
     reference = _read_reference(instruments, underlyings, product_groups, as_of, rate)
@@ -178,7 +189,7 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
     futures = [_submit(client, shard, ref_future, method, rules, task_threads, errors, table,
                        shared_future) for shard in shards]
     try:
-        if errors == "raise":
+        if errors == "raise" and method != "span":
             t1 = time.perf_counter()
             _check_reference(reference, n_threads)
             times["check reference"] = time.perf_counter() - t1
@@ -245,6 +256,15 @@ def _sim_shared(scenarios, measure, confidence, revaluation, missing, minimum):
                          "would differ from one machine's")
     return scen, {"measure": measure, "confidence": confidence, "revaluation": revaluation,
                   "missing": missing, "minimum": minimum}
+
+
+def _span_shared(span_params, round_scan):
+    """What every shard of a SPAN run shares: the risk-parameter file loaded once, here."""
+    from pmfast.span import SpanParams, load
+    if span_params is None:
+        raise InputError("method 'span' needs span_params= (a SPAN file or pmfast.span.load())")
+    params = span_params if isinstance(span_params, SpanParams) else load(span_params)
+    return params, {} if round_scan is None else {"round_scan": bool(round_scan)}
 
 
 def _submit(client, shard, ref_future, method, rules, task_threads, errors, table,

@@ -62,6 +62,14 @@ def _all(book, rules, n_threads, errors, shared=None):
     return run.accounts, run.errors
 
 
+def span(positions, n_threads, errors, shared):
+    """SPAN on the exchange's risk-parameter file (``shared``: the loaded ``SpanParams`` and
+    ``span_margin``'s keywords): positions name the file's contracts, no Book is built."""
+    params, options = shared
+    res = pmfast.span_margin(positions, params, errors=errors, n_threads=n_threads, **options)
+    return res.accounts, res.errors
+
+
 # method -> (the batch's method, the single-machine call giving the method's own per-account
 # table and its errors; ``shared``: what the run scattered for the method, or None).
 METHODS = {
@@ -70,6 +78,7 @@ METHODS = {
     "both": ("both", _both),
     "sim": ("sim", _sim),
     "all": ("all", _all),      # pm, regt and sim joined: the command line's --method all
+    "span": ("span", None),    # margin_shard calls ``span``: no Book, no batch
 }
 
 
@@ -147,7 +156,7 @@ def margin_shard(pieces, reference, method, rules, n_threads, errors, table="met
         Return the method's own per-account table, or the joined table of the command line.
     shared : object, optional
         What the method needs beyond the book, scattered once for the whole run ("sim": the
-        ScenarioSet and the simulation keywords).
+        ScenarioSet and the simulation keywords; "span": the SpanParams and its keywords).
 
     Returns
     -------
@@ -164,6 +173,9 @@ def margin_shard(pieces, reference, method, rules, n_threads, errors, table="met
         pa.set_cpu_count(n_threads)
     run_method, own_table = METHODS[method]
     positions = read_shard(pieces)
+    if method == "span":
+        accounts, run_errors = span(positions, n_threads, errors, shared)
+        return _result(accounts, error_stages(run_errors, 0), positions, start, cpu, n_threads)
     book = pmfast.Book(positions, held_instruments(positions, reference.instruments),
                        reference.underlyings, product_groups=reference.product_groups,
                        as_of=reference.as_of, rate=reference.rate, errors=errors,
@@ -174,7 +186,12 @@ def margin_shard(pieces, reference, method, rules, n_threads, errors, table="met
         run = batch.run_book(book, rules=rules, method=run_method, n_threads=n_threads,
                              errors=errors, simulation=batch_simulation(method, shared))
         accounts, run_errors = run.accounts, run.errors
-    return {"accounts": accounts, "error_stages": error_stages(run_errors, len(book.errors)),
+    return _result(accounts, error_stages(run_errors, len(book.errors)), positions, start, cpu,
+                   n_threads)
+
+
+def _result(accounts, stages, positions, start, cpu, n_threads):
+    return {"accounts": accounts, "error_stages": stages,
             "rows": positions.num_rows, "seconds": time.perf_counter() - start,
             "cpu_seconds": time.process_time() - cpu,
             "n_threads": n_threads, "pid": os.getpid()}
