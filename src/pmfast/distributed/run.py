@@ -12,7 +12,8 @@ from pmfast._threads import resolve_n_threads
 from pmfast import batch
 from pmfast.book import ERROR_MODES, parse_as_of, _parse_rate
 from pmfast.distributed.partition import plan_shards, source_files
-from pmfast.distributed.shard import METHODS, Reference, batch_simulation, margin_shard
+from pmfast.distributed.shard import (EMPTY_POSITIONS, METHODS, Reference, batch_simulation,
+                                      margin_shard, price_once)
 from pmfast.errors import InputError
 from pmfast.io import to_arrow
 
@@ -43,11 +44,6 @@ class DistributedRun:
         """Sum of every numeric per-account column (rejected accounts have no figures)."""
         numeric = [c for c in self.accounts.columns if self.accounts[c].dtype.kind in "fi"]
         return {c: float(self.accounts[c].sum()) for c in numeric}
-
-
-_EMPTY_POSITIONS = pa.table({"account": pa.array([], pa.string()),
-                             "instrument": pa.array([], pa.string()),
-                             "quantity": pa.array([], pa.float64())})
 
 
 def _host_task_slots(client):
@@ -87,7 +83,7 @@ def _check_reference(reference, n_threads):
     held or not, and no shard sees the rows its accounts do not hold: validate the reference
     tables once, with no positions (what the methods reject, an instrument the market cannot
     value, counts only where an account holds it, which the shards see)."""
-    pmfast.Book(_EMPTY_POSITIONS, reference.instruments, reference.underlyings,
+    pmfast.Book(EMPTY_POSITIONS, reference.instruments, reference.underlyings,
                 product_groups=reference.product_groups, as_of=reference.as_of,
                 rate=reference.rate, errors="raise", n_threads=n_threads)
 
@@ -112,7 +108,7 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
            rate=0.0, method="pm", rules="finra-cpm", n_threads=None, partitions=None,
            errors="raise", table="method", progress=None, scenarios=None, measure="es",
            confidence=0.99, revaluation="grid", missing="raise", minimum=None,
-           span_params=None, round_scan=None):
+           span_params=None, round_scan=None, priced_once=True):
     """Margin a book on the workers of a Dask cluster, with the single-machine figures.
 
     Parameters
@@ -156,6 +152,10 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
         risk-parameter file (a path or a loaded ``SpanParams``) is loaded once, here, and
         scattered; positions name its contracts, and instruments and underlyings are not
         used (pass None).
+    priced_once : bool
+        ``method="pm"`` (its own table): price every series of the instruments table once, in
+        one task, and share the risk arrays with every shard, which aggregates only (default);
+        False: each shard prices the series it holds.
 
     Returns
     -------
@@ -184,8 +184,12 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
     t0 = time.perf_counter()
     ref_future = client.scatter(reference, broadcast=True, hash=False)
     task_threads = n_threads if n_threads is not None else slots
-    shared_future = None if shared is None else client.scatter(shared, broadcast=True,
-                                                               hash=False)
+    if method == "pm" and table == "method" and priced_once:
+        shared_future = client.submit(price_once, ref_future, rules, task_threads, pure=False,
+                                      key=f"pmfast-price-once-{time.time_ns()}")
+    else:
+        shared_future = None if shared is None else client.scatter(shared, broadcast=True,
+                                                                   hash=False)
     futures = [_submit(client, shard, ref_future, method, rules, task_threads, errors, table,
                        shared_future) for shard in shards]
     try:
@@ -208,7 +212,7 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
     if results:
         accounts, errs = _assemble(results)
     else:   # no positions at all: the one-machine result of an empty book
-        run = _single_machine(_EMPTY_POSITIONS, reference, method, rules, n_threads, errors,
+        run = _single_machine(EMPTY_POSITIONS, reference, method, rules, n_threads, errors,
                               None, shared)
         accounts = run.accounts
         if table == "method":

@@ -17,6 +17,10 @@ import pyarrow.compute as pc
 
 import pmfast
 from pmfast import batch
+
+EMPTY_POSITIONS = pa.table({"account": pa.array([], pa.string()),
+                            "instrument": pa.array([], pa.string()),
+                            "quantity": pa.array([], pa.float64())})
 from pmfast.distributed.partition import read_shard
 
 
@@ -31,7 +35,11 @@ class Reference:
 
 
 def _pm(book, rules, n_threads, errors, shared=None):
-    pm = pmfast.portfolio_margin(book, rules=rules, n_threads=n_threads, errors=errors)
+    """``shared``: (market snapshot, Revaluation) of the whole instruments table, priced once
+    by ``price_once`` (the shard aggregates only), or None (the shard prices what it holds)."""
+    market, revaluation = shared if shared is not None else (None, None)
+    pm = pmfast.portfolio_margin(book, rules=rules, n_threads=n_threads, errors=errors,
+                                 market=market, revaluation=revaluation)
     return pm.accounts, pm.errors
 
 
@@ -80,6 +88,35 @@ METHODS = {
     "all": ("all", _all),      # pm, regt and sim joined: the command line's --method all
     "span": ("span", None),    # margin_shard calls ``span``: no Book, no batch
 }
+
+
+def price_once(reference, rules, n_threads):
+    """One task of a pm run: the market snapshot and risk arrays of every series of the run's
+    instruments table (a Book with no positions; per-series pricing, so the same bytes as one
+    machine's), shared by every shard, whose Books then carry the same instrument codes."""
+    from pmfast.market import resolve_market
+    from pmfast.portfolio import prepare
+    from pmfast.revaluation import revalue
+    n_threads = _threads(n_threads)
+    book = _book(EMPTY_POSITIONS, reference, reference.instruments, "collect", n_threads)
+    rules = pmfast.RuleSet.load(rules)
+    market = resolve_market(book, rules, n_threads=n_threads)
+    return market, revalue(book, prepare(book, rules, n_threads, "collect", market))
+
+
+def _book(positions, reference, instruments, errors, n_threads):
+    return pmfast.Book(positions, instruments, reference.underlyings,
+                       product_groups=reference.product_groups, as_of=reference.as_of,
+                       rate=reference.rate, errors=errors, n_threads=n_threads)
+
+
+def _threads(n_threads):
+    """Threads of this task (``n_threads``: an int, or host -> task slots)."""
+    n_threads = task_threads(n_threads) if isinstance(n_threads, dict) else n_threads
+    # the nanny's OMP_NUM_THREADS=1 also sized pyarrow's pool (Parquet reads, Arrow kernels)
+    if pa.cpu_count() != n_threads:
+        pa.set_cpu_count(n_threads)
+    return n_threads
 
 
 def held_instruments(positions, instruments):
@@ -166,20 +203,17 @@ def margin_shard(pieces, reference, method, rules, n_threads, errors, table="met
         threads), ``n_threads``, ``pid``.
     """
     start, cpu = time.perf_counter(), time.process_time()
-    if isinstance(n_threads, dict):
-        n_threads = task_threads(n_threads)
-    # the nanny's OMP_NUM_THREADS=1 also sized pyarrow's pool (Parquet reads, Arrow kernels)
-    if pa.cpu_count() != n_threads:
-        pa.set_cpu_count(n_threads)
+    n_threads = _threads(n_threads)
     run_method, own_table = METHODS[method]
     positions = read_shard(pieces)
     if method == "span":
         accounts, run_errors = span(positions, n_threads, errors, shared)
         return _result(accounts, error_stages(run_errors, 0), positions, start, cpu, n_threads)
-    book = pmfast.Book(positions, held_instruments(positions, reference.instruments),
-                       reference.underlyings, product_groups=reference.product_groups,
-                       as_of=reference.as_of, rate=reference.rate, errors=errors,
-                       n_threads=n_threads)
+    # priced once (pm): the whole table, whose codes the shared risk arrays index; else the
+    # series this shard holds, priced here
+    instruments = reference.instruments if method == "pm" and shared is not None else \
+        held_instruments(positions, reference.instruments)
+    book = _book(positions, reference, instruments, errors, n_threads)
     if table == "method":
         accounts, run_errors = own_table(book, rules, n_threads, errors, shared)
     else:
