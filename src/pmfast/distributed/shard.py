@@ -1,12 +1,12 @@
 """The work of one shard, run on a Dask worker: read the shard's positions, build its Book,
 margin it. Everything a method does per shard goes through ``METHODS`` and ``margin_shard``,
-so a method (simulation margin, SPAN) is one registry entry, and pricing once for the whole run
-(aggregating shards against shared risk arrays) is a change to ``margin_shard`` alone.
+so a method (simulation margin, SPAN) is one registry entry.
 
-Today each shard prices the series its own accounts hold (the instruments table is cut to
-them): the per-instrument pricing does not depend on which other series are priced with it,
-so the figures are bit-identical to one machine; the cost is that a series held in several
-shards is priced in each (measured in docs/distributed.md).
+Portfolio margin (its own table) is priced once: ``price_once`` prices every series of the
+instruments table in one task and every shard aggregates against those risk arrays. The other
+methods price in each shard the series its accounts hold (the instruments table cut to them):
+per-series pricing does not depend on which other series are priced with it, so both ways the
+figures are bit-identical to one machine (docs/distributed.md).
 """
 import dataclasses
 import os
