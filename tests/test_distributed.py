@@ -349,3 +349,18 @@ def test_pm_priced_in_each_shard_or_once_is_the_same(client, book):
         run = pmfast.distributed.margin(client, book / "parts", **_ref(book), method="pm",
                                         partitions=3, priced_once=priced_once)
         pd.testing.assert_frame_equal(run.accounts, single, check_exact=True)
+
+
+def test_crypto_index_under_equity_rules_is_one_machines_error(client, book):
+    """The pricing task meets a crypto index first: the run fails with the one-machine
+    message (crypto needs a crypto rule set), not with an error of its own."""
+    ref = _ref(book)
+    und = pd.read_parquet(ref["underlyings"])
+    und["group_type"] = und.get("group_type", pd.Series([None] * len(und))).astype(object)
+    und.loc[0, "group_type"] = "crypto"
+    ref["underlyings"] = und
+    with pytest.raises(pmfast.InputError) as one:
+        pmfast.portfolio_margin(pmfast.Book(book / "positions.parquet", **ref, n_threads=1))
+    with pytest.raises(pmfast.InputError) as many:
+        pmfast.distributed.margin(client, book / "parts", **ref, method="pm", partitions=2)
+    assert str(many.value) == str(one.value) and "crypto" in str(one.value)

@@ -93,12 +93,16 @@ METHODS = {
 def price_once(reference, rules, n_threads):
     """One task of a pm run: the market snapshot and risk arrays of every series of the run's
     instruments table (a Book with no positions; per-series pricing, so the same bytes as one
-    machine's), shared by every shard, whose Books then carry the same instrument codes."""
+    machine's), shared by every shard, whose Books then carry the same instrument codes.
+    None where there is nothing to share (crypto rules)."""
     from pmfast.market import resolve_market
     from pmfast.portfolio import prepare
     from pmfast.revaluation import revalue
+    from pmfast.crypto.dispatch import crypto_dispatch
     n_threads = _threads(n_threads)
     book = _book(EMPTY_POSITIONS, reference, reference.instruments, "collect", n_threads)
+    if crypto_dispatch(book, rules) is not None:   # crypto margin prices its own way; a crypto
+        return None                                # index under these rules: one machine's error
     rules = pmfast.RuleSet.load(rules)
     market = resolve_market(book, rules, n_threads=n_threads)
     return market, revalue(book, prepare(book, rules, n_threads, "collect", market))
