@@ -68,12 +68,16 @@ def _one_process(paths, method, n_threads):
     return batch.run_book(book, method="both", n_threads=n_threads).accounts
 
 
+PRICED_ONCE = True     # --per-shard-pricing: each pm shard prices the series it holds
+
+
 def _distributed(client, paths, parts, method, n_threads, partitions):
     import pmfast
     return pmfast.distributed.margin(client, parts, paths["instruments"], paths["underlyings"],
                                      product_groups=paths["product_groups"], as_of=W.AS_OF,
                                      rate=W.RATE, method=method, n_threads=n_threads,
-                                     partitions=partitions)   # None: the task slots
+                                     partitions=partitions,   # None: the task slots
+                                     priced_once=PRICED_ONCE)
 
 
 def _worker_cpu(client):
@@ -126,7 +130,11 @@ def main():
     ap.add_argument("--partitions", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--method", choices=["pm", "regt", "both"], default="pm")
+    ap.add_argument("--per-shard-pricing", action="store_true",
+                    help="pm: each shard prices what it holds (before price-once)")
     args = ap.parse_args()
+    global PRICED_ONCE
+    PRICED_ONCE = not args.per_shard_pricing
 
     import pandas as pd
     from distributed import Client, LocalCluster

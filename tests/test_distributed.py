@@ -322,3 +322,45 @@ def test_empty_positions(client, book, tmp_path):
     run = pmfast.distributed.margin(client, tmp_path / "empty.parquet", **_ref(book))
     assert len(run.accounts) == 0 and len(run.shards) == 0
     pd.testing.assert_frame_equal(run.accounts, single, check_exact=True)
+
+
+# -- priced once (pm) ----------------------------------------------------------------------------
+def test_price_once_gives_one_machines_risk_arrays(book):
+    """The one pricing task (no positions, the whole instruments table) produces the risk
+    arrays one machine's portfolio_margin produced for the whole book, bit for bit."""
+    from pmfast.distributed.run import _read_reference
+    from pmfast.distributed.shard import price_once
+    ref = _ref(book)
+    reference = _read_reference(ref["instruments"], ref["underlyings"], ref["product_groups"],
+                                AS_OF, RATE)
+    market, reval = price_once(reference, "finra-cpm", 1)
+    one = pmfast.portfolio_margin(pmfast.Book(book / "positions.parquet", **ref, n_threads=1),
+                                  n_threads=1).revaluation
+    assert len(reval.sets) == len(one.sets) >= 1
+    for mine, theirs in zip(reval.sets, one.sets):
+        assert mine.pnl.shape == theirs.pnl.shape and mine.pnl.shape[0] > 1000
+        np.testing.assert_array_equal(mine.pnl, theirs.pnl)
+    np.testing.assert_array_equal(reval.value0, one.value0)
+
+
+def test_pm_priced_in_each_shard_or_once_is_the_same(client, book):
+    single, _ = _single(book / "positions.parquet", book, "pm")
+    for priced_once in (True, False):
+        run = pmfast.distributed.margin(client, book / "parts", **_ref(book), method="pm",
+                                        partitions=3, priced_once=priced_once)
+        pd.testing.assert_frame_equal(run.accounts, single, check_exact=True)
+
+
+def test_crypto_index_under_equity_rules_is_one_machines_error(client, book):
+    """The pricing task meets a crypto index first: the run fails with the one-machine
+    message (crypto needs a crypto rule set), not with an error of its own."""
+    ref = _ref(book)
+    und = pd.read_parquet(ref["underlyings"])
+    und["group_type"] = und.get("group_type", pd.Series([None] * len(und))).astype(object)
+    und.loc[0, "group_type"] = "crypto"
+    ref["underlyings"] = und
+    with pytest.raises(pmfast.InputError) as one:
+        pmfast.portfolio_margin(pmfast.Book(book / "positions.parquet", **ref, n_threads=1))
+    with pytest.raises(pmfast.InputError) as many:
+        pmfast.distributed.margin(client, book / "parts", **ref, method="pm", partitions=2)
+    assert str(many.value) == str(one.value) and "crypto" in str(one.value)

@@ -129,12 +129,9 @@ def margin(positions, instruments, underlyings, product_groups, as_of, rate, rul
         if scheduler is not None or workers is not None:
             if pairing != "optimal":
                 raise click.UsageError("--pairing greedy is not available on a distributed run")
-            if simulation is not None:
-                raise click.UsageError("--method sim/all is not yet available on a distributed "
-                                       "run")
             run = _distributed_margin(positions, instruments, underlyings, product_groups,
                                       as_of, rate, rules, method, report, threads, errors,
-                                      scheduler, workers, partitions)
+                                      scheduler, workers, partitions, simulation)
         else:
             run = batch.run_files(positions, instruments, underlyings,
                                   product_groups=product_groups, as_of=as_of, rate=rate,
@@ -152,7 +149,8 @@ def margin(positions, instruments, underlyings, product_groups, as_of, rate, rul
 
 
 def _distributed_margin(positions, instruments, underlyings, product_groups, as_of, rate, rules,
-                        method, report, threads, errors, scheduler, workers, partitions):
+                        method, report, threads, errors, scheduler, workers, partitions,
+                        simulation=None):
     """``margin --scheduler/--workers``: the same per-account table, margined on Dask."""
     if scheduler is not None and workers is not None:
         raise click.UsageError("give --scheduler or --workers, not both")
@@ -160,11 +158,14 @@ def _distributed_margin(positions, instruments, underlyings, product_groups, as_
         raise click.UsageError("--report needs the single-machine run (it charts accounts "
                                "from the whole book); drop --scheduler/--workers")
     from pmfast.distributed.command import run_distributed
+    if simulation is not None:    # the scenario set built once, here, and scattered
+        from pmfast.simulation import run as sim_run
+        simulation = sim_run.from_options(simulation)
     try:
         return run_distributed(positions, instruments, underlyings, scheduler=scheduler,
                                workers=workers, product_groups=product_groups, as_of=as_of,
                                rate=rate, rules=rules, method=method, n_threads=threads,
-                               errors=errors, partitions=partitions)
+                               errors=errors, partitions=partitions, **(simulation or {}))
     except ImportError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -381,7 +381,8 @@ def concentration_risk_array(book, rules, inputs, vol, nt, value0=None):
     return np.ascontiguousarray(np.nan_to_num(pnl, nan=0.0))
 
 
-def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None, market=None):
+def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None, market=None,
+                     revaluation=None):
     """Risk-based portfolio margin of every account of a book.
 
     Parameters
@@ -401,6 +402,10 @@ def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None, marke
     market : pmfast.market.MarketSnapshot, optional
         A snapshot already resolved for this book under the same rule set (``run_book``
         shares one with Reg T); default: resolved here.
+    revaluation : pmfast.revaluation.Revaluation, optional
+        The risk arrays of a Book with the same instruments, underlyings and product groups
+        (same instrument codes) under the same rule set and ``market``, priced once for many
+        books (a distributed run's shards); default: priced here.
 
     Returns
     -------
@@ -427,7 +432,7 @@ def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None, marke
     rules, nt, inputs, vol, rejected, all_errors, groups = (
         run.rules, run.n_threads, run.inputs, run.vol, run.rejected, run.errors, run.groups)
     layout = staged("layout", Layout, book, groups, rejected, nt)
-    reval = revalue(book, run)
+    reval = revalue(book, run) if revaluation is None else revaluation
     with stage("aggregate"):
         sets = [SetMargin(risk, _core.margin_aggregate(*layout.args(), risk.pnl,
                                                        *reval.minimum, False, False, nt))

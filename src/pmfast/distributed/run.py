@@ -3,6 +3,7 @@ figures of a single-machine run (see docs/distributed.md)."""
 import dataclasses
 import time
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -11,7 +12,8 @@ from pmfast._threads import resolve_n_threads
 from pmfast import batch
 from pmfast.book import ERROR_MODES, parse_as_of, _parse_rate
 from pmfast.distributed.partition import plan_shards, source_files
-from pmfast.distributed.shard import METHODS, Reference, margin_shard
+from pmfast.distributed.shard import (EMPTY_POSITIONS, METHODS, Reference, batch_simulation,
+                                      margin_shard, price_once)
 from pmfast.errors import InputError
 from pmfast.io import to_arrow
 
@@ -44,11 +46,6 @@ class DistributedRun:
         return {c: float(self.accounts[c].sum()) for c in numeric}
 
 
-_EMPTY_POSITIONS = pa.table({"account": pa.array([], pa.string()),
-                             "instrument": pa.array([], pa.string()),
-                             "quantity": pa.array([], pa.float64())})
-
-
 def _host_task_slots(client):
     """host -> task slots of all workers there (a task's threads share the host's CPUs)."""
     slots = {}
@@ -62,18 +59,23 @@ def _total_task_slots(client):
     return sum(_host_task_slots(client).values()) or 1
 
 
-def _single_machine(positions, reference, method, rules, n_threads, errors, files):
+def _single_machine(positions, reference, method, rules, n_threads, errors, files,
+                    shared=None):
     """The one-machine run over the same rows (the failure path: it names bad input exactly
     as ``pmfast.Book`` / ``portfolio_margin`` do, over the whole book)."""
     if files is not None:
         tables = [to_arrow(f, "positions") for f in files]
         positions = tables[0] if len(tables) == 1 else pa.concat_tables(
             tables, promote_options="default")
+    if method == "span":
+        params, options = shared
+        return pmfast.span_margin(positions, params, errors=errors, n_threads=n_threads,
+                                  **options)
     book = pmfast.Book(positions, reference.instruments, reference.underlyings,
                        product_groups=reference.product_groups, as_of=reference.as_of,
                        rate=reference.rate, errors=errors, n_threads=n_threads)
     return batch.run_book(book, rules=rules, method=METHODS[method][0], n_threads=n_threads,
-                          errors=errors)
+                          errors=errors, simulation=batch_simulation(method, shared))
 
 
 def _check_reference(reference, n_threads):
@@ -81,7 +83,7 @@ def _check_reference(reference, n_threads):
     held or not, and no shard sees the rows its accounts do not hold: validate the reference
     tables once, with no positions (what the methods reject, an instrument the market cannot
     value, counts only where an account holds it, which the shards see)."""
-    pmfast.Book(_EMPTY_POSITIONS, reference.instruments, reference.underlyings,
+    pmfast.Book(EMPTY_POSITIONS, reference.instruments, reference.underlyings,
                 product_groups=reference.product_groups, as_of=reference.as_of,
                 rate=reference.rate, errors="raise", n_threads=n_threads)
 
@@ -104,7 +106,9 @@ def _check_ordered(accounts):
 
 def margin(client, positions, instruments, underlyings, *, product_groups=None, as_of=None,
            rate=0.0, method="pm", rules="finra-cpm", n_threads=None, partitions=None,
-           errors="raise", table="method", progress=None):
+           errors="raise", table="method", progress=None, scenarios=None, measure="es",
+           confidence=0.99, revaluation="grid", missing="raise", minimum=None,
+           span_params=None, round_scan=None, priced_once=True):
     """Margin a book on the workers of a Dask cluster, with the single-machine figures.
 
     Parameters
@@ -119,8 +123,9 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
         Reference tables, read once on the client and scattered to every worker.
     as_of, rate
         As for ``pmfast.Book`` (``as_of`` is resolved once, on the client).
-    method : {"pm", "regt", "both"}
-        Portfolio margin, Reg T strategy margin, or both joined (the command line's table).
+    method : {"pm", "regt", "both", "sim", "all"}
+        Portfolio margin, Reg T strategy margin, both joined (the command line's table),
+        simulation margin (``pmfast.simulation_margin``), or all three joined.
     rules : str, path or RuleSet
     n_threads : int, optional
         Threads of each task. Default: the CPUs of the worker's machine shared by the task
@@ -137,6 +142,20 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
         joined table the command line writes, for every method.
     progress : callable, optional
         ``progress(done, total)`` on the client as each shard finishes.
+    scenarios, measure, confidence, revaluation, missing, minimum
+        ``method="sim"`` or ``"all"``: as for ``pmfast.simulation_margin`` (``scenarios``
+        a ScenarioSet, scattered to the workers once). ``revaluation="grid"`` with a set that
+        moves volatilities or rates is refused: its premium tables span the series held in
+        the whole call, so a shard's would differ from one machine's; pass ``"full"``.
+    span_params, round_scan
+        ``method="span"``: as ``params`` and ``round_scan`` of ``pmfast.span_margin``: the
+        risk-parameter file (a path or a loaded ``SpanParams``) is loaded once, here, and
+        scattered; positions name its contracts, and instruments and underlyings are not
+        used (pass None).
+    priced_once : bool
+        ``method="pm"`` (its own table): price every series of the instruments table once, in
+        one task, and share the risk arrays with every shard, which aggregates only (default);
+        False: each shard prices the series it holds.
 
     Returns
     -------
@@ -152,6 +171,9 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
         resolve_n_threads(n_threads)   # the single-machine check
     times = {}
     t0 = time.perf_counter()
+    shared = _sim_shared(scenarios, measure, confidence, revaluation, missing, minimum) \
+        if method in ("sim", "all") else _span_shared(span_params, round_scan) \
+        if method == "span" else None
     rules_name = str(rules)
     rules = pmfast.RuleSet.load(rules)
     reference = _read_reference(instruments, underlyings, product_groups, as_of, rate)
@@ -162,10 +184,16 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
     t0 = time.perf_counter()
     ref_future = client.scatter(reference, broadcast=True, hash=False)
     task_threads = n_threads if n_threads is not None else slots
-    futures = [_submit(client, shard, ref_future, method, rules, task_threads, errors, table)
-               for shard in shards]
+    if method == "pm" and table == "method" and priced_once:
+        shared_future = client.submit(price_once, ref_future, rules, task_threads, pure=False,
+                                      key=f"pmfast-price-once-{time.time_ns()}")
+    else:
+        shared_future = None if shared is None else client.scatter(shared, broadcast=True,
+                                                                   hash=False)
+    futures = [_submit(client, shard, ref_future, method, rules, task_threads, errors, table,
+                       shared_future) for shard in shards]
     try:
-        if errors == "raise":
+        if errors == "raise" and method != "span":
             t1 = time.perf_counter()
             _check_reference(reference, n_threads)
             times["check reference"] = time.perf_counter() - t1
@@ -174,21 +202,22 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
         client.cancel(futures)
         # the exact single-machine message: the one-machine run over the same rows raises it
         _single_machine(positions, reference, method, rules, n_threads, errors,
-                        source_files(positions))
+                        source_files(positions), shared)
         raise
     finally:
-        del ref_future
+        del ref_future, shared_future
     times["margin"] = time.perf_counter() - t0 - times.get("check reference", 0.0)
 
     t0 = time.perf_counter()
     if results:
         accounts, errs = _assemble(results)
     else:   # no positions at all: the one-machine result of an empty book
-        run = _single_machine(_EMPTY_POSITIONS, reference, method, rules, n_threads, errors,
-                              None)
+        run = _single_machine(EMPTY_POSITIONS, reference, method, rules, n_threads, errors,
+                              None, shared)
         accounts = run.accounts
         if table == "method":
-            accounts = {"pm": run.pm, "regt": run.regt}.get(method, run).accounts
+            accounts = {"pm": run.pm, "regt": run.regt, "sim": getattr(run, "sim", None)
+                        }.get(method, run).accounts
         errs = run.errors
     _check_ordered(accounts)
     shard_table = pd.DataFrame({
@@ -216,22 +245,48 @@ def _read_reference(instruments, underlyings, product_groups, as_of, rate):
                      as_of=parse_as_of(as_of), rate=_parse_rate(rate))
 
 
-def _submit(client, shard, ref_future, method, rules, task_threads, errors, table):
+def _sim_shared(scenarios, measure, confidence, revaluation, missing, minimum):
+    """What every shard of a simulation run shares: the ScenarioSet (read once, here) and
+    ``simulation_margin``'s keywords."""
+    from pmfast.simulation.margin import as_scenario_set
+    if scenarios is None:
+        raise InputError("simulation margin needs scenarios= (a pmfast.ScenarioSet)")
+    scen = as_scenario_set(scenarios)
+    if revaluation == "grid" and any(a is not None and np.any(a != 0)
+                                     for a in (scen.vol_shifts, scen.rate_shifts)):
+        raise InputError("a distributed simulation run needs revaluation='full' when the "
+                         "scenarios move volatilities or rates: the grid's premium tables span "
+                         "the series of the whole book, so a shard's tables (and figures) "
+                         "would differ from one machine's")
+    return scen, {"measure": measure, "confidence": confidence, "revaluation": revaluation,
+                  "missing": missing, "minimum": minimum}
+
+
+def _span_shared(span_params, round_scan):
+    """What every shard of a SPAN run shares: the risk-parameter file loaded once, here."""
+    from pmfast.span import SpanParams, load
+    if span_params is None:
+        raise InputError("method 'span' needs span_params= (a SPAN file or pmfast.span.load())")
+    params = span_params if isinstance(span_params, SpanParams) else load(span_params)
+    return params, {} if round_scan is None else {"round_scan": bool(round_scan)}
+
+
+def _submit(client, shard, ref_future, method, rules, task_threads, errors, table,
+            shared_future=None):
     pieces = shard.pieces
     if any(p.table is not None for p in pieces):   # in-memory rows: shipped from here
         pieces = client.scatter(pieces, hash=False)
     return client.submit(margin_shard, pieces, ref_future, method, rules, task_threads,
-                         errors, table, pure=False,
+                         errors, table, shared_future, pure=False,
                          key=f"pmfast-shard-{shard.index}-{time.time_ns()}")
 
 
 def _assemble(results):
     """The shards' per-account tables and errors, concatenated in shard (= account) order."""
     accounts = pd.concat([r["accounts"] for r in results], ignore_index=True)
-    # as one machine: the Book's rejections, then those the method's market snapshot found
-    return accounts, pd.concat([_concat_parts([r["book_errors"] for r in results]),
-                                _concat_parts([r["run_errors"] for r in results])],
-                               ignore_index=True)
+    # as one machine: stage by stage (shard.error_stages), shard after shard in each
+    stages = zip(*(r["error_stages"] for r in results))
+    return accounts, _concat_parts([_concat_parts(list(frames)) for frames in stages])
 
 
 def _gather(client, futures, progress):
