@@ -76,3 +76,30 @@ def test_crr200_grid_numpy_twin(benchmark):
     benchmark.pedantic(ref.reprice_grid, args=(*book, MOVES), kwargs=dict(model="crr", steps=200),
                        rounds=1, iterations=1)
     _record(benchmark, N_SERIES // 100 * len(MOVES), "crr200 twin")
+
+
+N_FLAT = 1_000_000
+
+
+def _numpy_scipy_bsm(right, S, K, T, r, q, vol):
+    """What a quant writes with numpy + scipy's ndtr (the flat-pricing baseline of issue 16)."""
+    from scipy.special import ndtr
+    fwd, strike = S * np.exp(-q * T), K * np.exp(-r * T)
+    sd = vol * np.sqrt(T)
+    d1 = np.log(fwd / strike) / sd + 0.5 * sd
+    return right * (fwd * ndtr(right * d1) - strike * ndtr(right * (d1 - sd)))
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_flat_bsm_compiled(benchmark, n_threads):
+    """1M options, scalar r and q (broadcast by the core), Python call included."""
+    book = _book(N_FLAT, seed=2)
+    benchmark(pricing.bsm, *book, n_threads=n_threads)
+    _record(benchmark, N_FLAT, f"flat compiled t{n_threads}")
+
+
+def test_flat_bsm_numpy_scipy(benchmark):
+    book = _book(N_FLAT, seed=2)
+    np.testing.assert_allclose(_numpy_scipy_bsm(*book), pricing.bsm(*book), rtol=1e-9, atol=1e-9)
+    benchmark.pedantic(_numpy_scipy_bsm, args=book, rounds=7, iterations=1)
+    _record(benchmark, N_FLAT, "flat twin")

@@ -25,10 +25,16 @@ def merge_join(book, pm, regt, rejected):
     if regt is not None:
         keep = ["gross_initial"] + ([] if pm is not None else
                                     ["initial", "maintenance", "unmargined_positions"])
+        keep += ["pairing_optimal", "pairing_gap_initial", "pairing_gap_maintenance"]
         cols = regt.accounts[["account", *keep]].rename(columns={c: f"regt_{c}" for c in keep})
         table = table.merge(cols, on="account", how="left", validate="one_to_one")
     bad = table["account"].isin(rejected).to_numpy()
     table.loc[bad, [c for c in table.columns if table[c].dtype.kind == "f"]] = float("nan")
+    for c in ("worst_scenario", "worst_group", "binding"):
+        if c in table.columns:
+            table.loc[bad, c] = None
+    if "regt_pairing_optimal" in table.columns:
+        table.loc[bad, "regt_pairing_optimal"] = False
     table.insert(1, "status", pd.Series(["rejected" if b else "ok" for b in bad], dtype=object))
     return table
 

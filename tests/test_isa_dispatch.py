@@ -60,7 +60,9 @@ def test_unknown_path_is_an_input_error():
 @pytest.mark.parametrize("requested", ["baseline", "AVX2", "bogus"])
 def test_environment_variable_forces_the_path_at_import(requested):
     code = "import warnings, pmfast; print(pmfast.show_config()['kernel_isa'])"
-    env = {"PMFAST_ISA": requested, "PYTHONPATH": str(ROOT / "src"), "PATH": ""}
+    # the pmfast this test imported (src/ in a dev checkout, site-packages when installed)
+    env = {"PMFAST_ISA": requested, "PYTHONPATH": str(pathlib.Path(pmfast.__file__).parents[1]),
+           "PATH": ""}
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True)
     want = requested.lower()

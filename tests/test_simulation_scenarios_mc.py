@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import pmfast
 from pmfast import InputError, simulation
 from pmfast._reference import simulation_scenarios as ref
 from pmfast.simulation.covariance import shrinkage_intensity
@@ -79,7 +80,8 @@ def test_identical_whatever_the_blas_thread_count():
     digests = set()
     for blas in ("1", "2"):
         env = {**os.environ, "OPENBLAS_NUM_THREADS": blas, "OMP_NUM_THREADS": blas,
-               "PYTHONPATH": os.pathsep.join([os.path.join(root, "src"),
+               # the pmfast this test imported (src/ in a checkout, site-packages installed)
+               "PYTHONPATH": os.pathsep.join([os.path.dirname(os.path.dirname(pmfast.__file__)),
                                                os.path.join(root, "tests")])}
         out = subprocess.run([sys.executable, "-c", code.format(t=int(blas))], env=env,
                              cwd=root, capture_output=True, text=True, check=True)

@@ -28,16 +28,34 @@ cdef OptionArrays _option_arrays(const signed char[::1] right, const double[::1]
 def price(const signed char[::1] right, const double[::1] S, const double[::1] K,
           const double[::1] T, const double[::1] r, const double[::1] q, const double[::1] vol,
           int model, int steps, bint american, double[::1] out, int n_threads):
-    """Fill out[i] with the value of option i (contiguous 1-d arrays of equal length)."""
-    cdef OptionArrays o = _option_arrays(right, S, K, T, r, q, vol)
-    if out.shape[0] != o.n:
-        raise InputError(f"out has length {out.shape[0]}, expected {o.n}")
-    if o.n == 0:
+    """Fill out[i] with the value of option i (contiguous 1-d arrays; each column has the length
+    of out, or length 1 for one value that stands for all: the core broadcasts it)."""
+    cdef Py_ssize_t n = out.shape[0]
+    cdef unsigned broadcast = 0
+    cdef unsigned bit = 1
+    for name, col in (("right", right.shape[0]), ("S", S.shape[0]), ("K", K.shape[0]),
+                      ("T", T.shape[0]), ("r", r.shape[0]), ("q", q.shape[0]),
+                      ("vol", vol.shape[0])):
+        if col == 1 and n != 1:
+            broadcast |= bit
+        elif col != n:
+            raise InputError(f"{name} has length {col}, expected {n} or 1")
+        bit <<= 1
+    if n == 0:  # an empty memoryview has no &v[0]
         return
+    cdef OptionArrays o
+    o.n = n
+    o.right = <const signed char*>&right[0]
+    o.S = &S[0]
+    o.K = &K[0]
+    o.T = &T[0]
+    o.r = &r[0]
+    o.q = &q[0]
+    o.vol = &vol[0]
     try:
         with _interruptible():
             with nogil:
-                c_price_options(o, <Model>model, steps, american, &out[0], n_threads)
+                c_price_options(o, broadcast, <Model>model, steps, american, &out[0], n_threads)
     except Exception as exc:
         raise _translate(exc) from None
 

@@ -35,6 +35,8 @@ cdef extern from "pmfast_core/pricing/pricing.hpp" namespace "pmfast":
 
     void price_options(const OptionArrays& o, Model model, int steps, bool american,
                        double* out, int n_threads) except + nogil
+    void price_options(const OptionArrays& o, unsigned broadcast, Model model, int steps,
+                       bool american, double* out, int n_threads) except + nogil
     void reprice_grid(const OptionArrays& o, const ScenarioGrid& grid, Model model, int steps,
                       double* out, int n_threads) except + nogil
 

@@ -13,11 +13,16 @@ import pandas as pd
 import pmfast
 from pmfast.comparison import savings
 from pmfast.errors import InputError
+from pmfast.finite import reject_non_finite
 from pmfast.output import write_table
 from pmfast.schema import format_ids
 from pmfast.stages import stage
 
 GENERATED_TABLES = ("positions", "instruments", "underlyings", "product_groups")
+# Reg T's pairing quality, joined as regt_* (see StrategyResult.accounts)
+REGT_PAIRING_COLUMNS = ("pairing_optimal", "pairing_gap_initial", "pairing_gap_maintenance")
+# text columns that describe figures: cleared with them when an account is rejected
+LABEL_COLUMNS = ("worst_scenario", "worst_group", "binding", "sim_worst_scenario")
 
 
 class StageClock:
@@ -96,14 +101,29 @@ def _join_accounts(book, pm, regt, rejected):
     if regt is not None:
         keep = ["gross_initial"] + ([] if pm is not None else
                                     ["initial", "maintenance", "unmargined_positions"])
+        keep += [c for c in REGT_PAIRING_COLUMNS if c in regt.accounts.columns]
         for c in keep:
             cols[f"regt_{c}"] = regt.accounts[c]
     table = pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v)
                           for k, v in cols.items()})
     assert len(table) == n
+    table.insert(1, "status", pd.Series(["ok"] * n, dtype=object))
+    return mark_rejected(table, rejected)
+
+
+def mark_rejected(table, rejected):
+    """``status = "rejected"`` and no figures (NaN; no worst scenario, group or binding
+    requirement; pairing not proven) for the accounts in ``rejected``, whichever method
+    rejected them."""
     bad = table["account"].isin(rejected).to_numpy()
     table.loc[bad, [c for c in table.columns if table[c].dtype.kind == "f"]] = float("nan")
-    table.insert(1, "status", pd.Series(["rejected" if b else "ok" for b in bad], dtype=object))
+    for c in LABEL_COLUMNS:
+        if c in table.columns:
+            table.loc[bad, c] = None
+    if "regt_pairing_optimal" in table.columns:
+        table.loc[bad, "regt_pairing_optimal"] = False
+    table["status"] = pd.Series(np.where(bad, "rejected", "ok"), dtype=object,
+                                index=table.index)
     return table
 
 
@@ -127,11 +147,31 @@ def _same_accounts(column, book):
 
 
 def _run_errors(book, pm, regt):
-    """Every rejected account with its reasons: the Book's, plus the instruments the market
-    snapshot cannot value (the same for both methods: they share one snapshot)."""
-    if pm is not None:
-        return pm.errors
-    return book.errors if regt is None or regt.errors is None else regt.errors
+    """Every rejected account with every method's reasons: the Book's, the instruments the
+    market snapshot cannot value (the same for both methods: they share one snapshot), and
+    each method's own (Reg T: a fraction of an option contract; either: a non-finite
+    figure). A reason both methods give is listed once."""
+    tables = [t for t in (book.errors, getattr(pm, "errors", None),
+                          getattr(regt, "errors", None)) if t is not None and len(t)]
+    if not tables:
+        return book.errors
+    return pd.concat(tables, ignore_index=True).drop_duplicates(ignore_index=True)
+
+
+def _batch_safety_net(run, errors):
+    """The joined table's figures (e.g. savings) are finite for every account "ok", else the
+    account is rejected with the figure named (pmfast.finite); the methods' own figures are
+    checked where each finalises them."""
+    from pmfast.portfolio import error_mode
+    table = run.accounts
+    floats = [c for c in table.columns if table[c].dtype.kind == "f"]
+    nan_allowed = [c for c in floats if c.startswith("savings") or "pairing_gap" in c]
+    already = (table["status"] == "rejected").to_numpy()
+    rejected, run.errors = reject_non_finite(table, floats, already, run.errors,
+                                             error_mode(run.book, errors), "batch",
+                                             nan_allowed=nan_allowed)
+    if rejected is not already:
+        run.accounts = mark_rejected(table, set(run.errors["account"]))
 
 
 def _strategy_margin(book, rules, market, n_threads, errors, pairing="optimal"):
@@ -177,6 +217,7 @@ def run_book(book, *, rules="finra-cpm", method="both", n_threads=None, progress
         stages.run("simulation margin", sim_run.attach, run, n_threads=n_threads,
                    errors=errors, **simulation)
         run.stage_times = dict(stages.times)
+    _batch_safety_net(run, errors)
     if own_clock:
         stages.close()
     return run

@@ -10,6 +10,7 @@ from pmfast._threads import resolve_n_threads
 from pmfast.crypto.dispatch import crypto_dispatch
 from pmfast.crypto.margin import portfolio_margin as crypto_margin
 from pmfast.errors import InputError
+from pmfast.finite import reject_non_finite
 from pmfast.market import STATUS_NO_VOLATILITY, STATUS_REASONS, resolve_market, volatility
 from pmfast.rules import RuleSet, ScenarioSet
 from pmfast.revaluation import RiskArrays, revalue
@@ -139,7 +140,7 @@ class PortfolioMargin:
     """Result of ``portfolio_margin``: ``accounts``, ``groups``, ``scenarios``, ``errors``."""
 
     def __init__(self, book, rules, layout, groups, sets, concentration, rejected, errors,
-                 minimum, n_threads):
+                 minimum, n_threads, mode="collect"):
         self.book = book
         self.rules = rules
         self.errors = errors
@@ -149,6 +150,7 @@ class PortfolioMargin:
         self._rejected = rejected
         self._per_unit, self._long_cap = minimum
         self._nt = n_threads
+        self._mode = mode       # "raise": a non-finite figure raises instead of rejecting
         self.accounts = self._accounts_frame(concentration)
         self._groups_frame = None
         self._scenarios_frame = None
@@ -193,6 +195,11 @@ class PortfolioMargin:
                 out["concentration"] = concentration
             out["binding"] = np.array(binding_names(self.rules), dtype=object)[bind]
         frame = pd.DataFrame(out)
+        # the safety net (pmfast.finite): inf/NaN figures reject their account, never "ok"
+        self._rejected, self.errors = reject_non_finite(
+            frame, [c for c in frame.columns if frame[c].dtype.kind == "f"], self._rejected,
+            self.errors, self._mode, "portfolio margin")
+        frame["status"] = np.where(self._rejected, "rejected", "ok").astype(object)
         bad = self._rejected
         numeric = [c for c in frame.columns if frame[c].dtype.kind == "f"]
         frame.loc[bad, numeric] = np.nan
@@ -430,7 +437,8 @@ def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None, marke
             concentration = _core.margin_concentration(*layout.args(), reval.concentration,
                                                        rules.concentration.largest, nt)
     result = staged("results", PortfolioMargin, book, rules, layout, groups, sets,
-                    concentration, rejected, all_errors, reval.minimum, nt)
+                    concentration, rejected, all_errors, reval.minimum, nt,
+                    mode=error_mode(book, errors))
     result.revaluation = reval     # the RiskArrays the run produced (what-if, Dask reuse them)
     result.market = run.market     # the snapshot Reg T shares in a batch run
     return result

@@ -56,8 +56,8 @@ def _steps(steps):
 
 
 def _price(right, S, K, T, r, q, vol, model, steps, american, n_threads):
-    shape, codes, cols = broadcast_columns(right, S, K, T, r, q, vol)
-    out = np.empty(codes.shape[0], dtype=np.float64)
+    shape, codes, cols = broadcast_columns(right, S, K, T, r, q, vol, keep_scalars=True)
+    out = np.empty(int(np.prod(shape)), dtype=np.float64)
     _core.price(codes, *cols, MODELS[model], _steps(steps), bool(american), out,
                 resolve_n_threads(n_threads))
     return out.reshape(shape)

@@ -298,9 +298,9 @@ class WhatIf:
             cols = ["instrument", "kind", "underlying", "expiry", "multiplier", "price"]
             table = pd.concat([table, self.book.instruments.take(known).select(cols).to_pandas()],
                               ignore_index=True)
-        book = Book({"account": ["what-if"] * len(ids), "instrument": ids,
-                     "quantity": [0.0] * len(ids)}, table, self.book.underlyings,
-                    self.book.product_groups, as_of=self.book.as_of, rate=self.book.rate)
+        # the Book's own instrument checks, on the session's underlyings and groups
+        book = Book.of_instruments(table, self.book.underlyings, self.book.product_groups,
+                                   as_of=self.book.as_of, rate=self.book.rate)
         if not book.underlyings.column("underlying").equals(
                 self.book.underlyings.column("underlying")):
             raise RuntimeError("the underlyings were re-read in another order")  # never expected

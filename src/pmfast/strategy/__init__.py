@@ -126,7 +126,7 @@ def strategy_margin(book, rules="regt", n_threads=None, method="optimal", as_of=
     grouped = staged("regt_group", GroupedLegs, legs, rules, n_threads)
     core = staged("regt_core", run_core, grouped, rules, method, n_threads, emit_rows=False)
     return staged("regt_results", StrategyResult, legs, grouped, core, rules, method,
-                  n_threads, rejected=rejected, errors=book_errors)
+                  n_threads, rejected=rejected, errors=book_errors, mode=mode)
 
 
 def flat_margin(contract_value, risk_factor, margin_rate):

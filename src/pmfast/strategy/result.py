@@ -7,6 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pmfast.finite import reject_non_finite
 from pmfast.strategy.engine import STRATEGY_NAMES, run_core
 from pmfast.strategy.legs import KIND_CALL, KIND_OTHER, KIND_PUT, KIND_STOCK
 
@@ -17,7 +18,14 @@ def _per_account(codes, weights, n_accounts):
     return np.bincount(codes, weights=weights, minlength=n_accounts).astype(np.float64)
 
 
-def account_table(legs, grouped, core, rules):
+# the per-account figures the safety net checks (the pairing gaps are NaN under greedy)
+FIGURES = ("initial", "maintenance", "gross_initial", "gross_maintenance",
+           "short_option_proceeds", "long_option_value", "long_stock_value", "short_stock_value",
+           "minimum_equity", "pairing_gap_initial", "pairing_gap_maintenance")
+NAN_ALLOWED = ("pairing_gap_initial", "pairing_gap_maintenance")
+
+
+def account_table(legs, grouped, core, rules, method="optimal"):
     """One row per account in ``legs.account_ids`` (accounts with nothing get zeros)."""
     n = len(legs.account_ids)
     ga = grouped.group_account
@@ -33,7 +41,9 @@ def account_table(legs, grouped, core, rules):
     short_stock = _per_account(acc, np.where(is_stock & (q < 0), -value, 0.0), n)
     unmargined = np.bincount(acc[(kind == KIND_OTHER) & (q != 0)], minlength=n)
     margined = np.bincount(ga, minlength=n) > 0
-    proven = np.ones(n, dtype=bool)
+    # proven optimal: never under greedy (not even an account with nothing to pair: greedy
+    # proves nothing), otherwise unless a group's search stopped on its budget
+    proven = np.full(n, method != "greedy")
     not_proven = core["proven"] != 3
     proven[ga[not_proven]] = False
     # how far above the optimum the reported requirement can be (0 when proven; NaN under
@@ -65,6 +75,7 @@ def _mark_rejected(table, rejected):
     table.insert(1, "status", np.where(bad, "rejected", "ok").astype(object))
     money = [c for c in table.columns if table[c].dtype.kind == "f"]
     table.loc[bad, money] = np.nan
+    table.loc[bad, "pairing_optimal"] = False     # nothing was paired, nothing proven
     return table
 
 
@@ -135,7 +146,7 @@ class StrategyResult:
         ``short_stock_value``, ``minimum_equity`` (the $2,000 to carry margin positions, reported
         not added), ``unmargined_positions`` (futures and future options, outside Reg T) and
         ``pairing_optimal`` (True when the pairing is proven optimal; False under
-        ``method="greedy"`` or when the rule set's pairing budget ran out), and
+        ``method="greedy"``, for a rejected account, or when the rule set's pairing budget ran out), and
         ``pairing_gap_initial`` / ``pairing_gap_maintenance`` (the most the gross requirement
         can exceed the optimum: 0 when proven, NaN under greedy).
     strategies : pandas.DataFrame
@@ -145,15 +156,22 @@ class StrategyResult:
         ``short_proceeds``, ``net_requirement``. Built on first access; for a few accounts
         use :meth:`strategies_for`.
     errors : pandas.DataFrame or None
-        The Book's rejected accounts and reasons (``account, table, column, reason``).
+        The rejected accounts and reasons (``account, table, column, reason``): the Book's, the
+        market's, a fraction of an option contract, and any account whose figures came out
+        inf/NaN (``table = "accounts"``, see docs/result-safety.md).
     """
 
     def __init__(self, legs, grouped, core, rules, method, n_threads, rejected=None,
-                 errors=None):
+                 errors=None, mode="collect"):
         self.rules = rules
         self.method = method
         self._legs, self._grouped, self._n_threads = legs, grouped, n_threads
-        self.accounts = _mark_rejected(account_table(legs, grouped, core, rules), rejected)
+        with np.errstate(over="ignore", invalid="ignore"):   # overflow: caught just below
+            table = account_table(legs, grouped, core, rules, method)
+        # the safety net (pmfast.finite): inf/NaN figures reject their account, never "ok"
+        rejected, errors = reject_non_finite(table, FIGURES, rejected, errors, mode, "Reg T",
+                                             nan_allowed=NAN_ALLOWED)
+        self.accounts = _mark_rejected(table, rejected)
         self.errors = errors
         self._strategies = None
 

@@ -224,6 +224,14 @@ int64_t net_positions(const int32_t* account, const int32_t* instrument, const d
                 : account[o[k]] == account[o[k - 1]] && instrument[o[k]] == instrument[o[k - 1]];
   };
   const int blocks = block_count(n, n_threads);
+  // Quantities in sorted order first: a loop of independent loads keeps many cache misses in
+  // flight, where the netting loop below (a branch and a running sum per row) stalled on each
+  // random read (85% of this function's time on a million positions).
+  Buffer<double> sorted_qty = buffer<double>(n);
+  double* sq = sorted_qty.get();
+  for_blocks(n, blocks, [&](int, int64_t lo, int64_t hi) {
+    for (int64_t k = lo; k < hi; ++k) sq[k] = quantity[o[k]];
+  });
   const std::vector<int64_t> first = run_starts(n, blocks, same);
   // each block nets the runs that start in it, reading past its end to finish its last run:
   // every sum is taken in input order by one thread, so any n_threads gives the same bits
@@ -234,13 +242,13 @@ int64_t net_positions(const int32_t* account, const int32_t* instrument, const d
     if (k >= hi) return;
     for (; k < n; ++k) {
       if (k > 0 && same(k)) {
-        out_quantity[m] += quantity[o[k]];  // duplicates summed in input order
+        out_quantity[m] += sq[k];  // duplicates summed in input order
       } else {
         if (k >= hi) break;
         ++m;
         out_account[m] = account_at(k);
         out_instrument[m] = instrument_at(k);
-        out_quantity[m] = quantity[o[k]];
+        out_quantity[m] = sq[k];
       }
     }
   });

@@ -25,13 +25,24 @@ struct OptionArrays {
   int64_t n;
 };
 
+// Bits of a broadcast mask, one per column of OptionArrays: a set bit means the column holds one
+// value that stands for all n (a scalar argument, broadcast by the core in small chunks instead
+// of as an n-long column built in Python; pricing.hpp's price_options).
+enum BroadcastBit : unsigned {
+  kBroadcastRight = 1u << 0, kBroadcastS = 1u << 1, kBroadcastK = 1u << 2, kBroadcastT = 1u << 3,
+  kBroadcastR = 1u << 4, kBroadcastQ = 1u << 5, kBroadcastVol = 1u << 6,
+};
+
 // Throws InputError naming the argument and first offending index: NaN anywhere, S < 0,
 // K < 0, T < 0, vol < 0, right not +-1. Zero strike, spot, time and volatility are allowed:
 // the low-level kernels return their limits there.
 void validate_options(const OptionArrays& o);
+// The same, where the columns flagged in `broadcast` (BroadcastBit) have one value.
+void validate_options(const OptionArrays& o, unsigned broadcast);
 
 // The same checks for every column but vol (implied volatility takes prices instead).
 void validate_market(const OptionArrays& o);
+void validate_market(const OptionArrays& o, unsigned broadcast);
 
 // Throws InputError naming `name` and the first offending index: NaN, +-inf, or (unless
 // allow_negative) a negative value.

@@ -30,24 +30,76 @@ void check_grid(const ScenarioGrid& g) {
 }
 }  // namespace
 
+// Chunk of a broadcast column materialised on the stack: a multiple of kGridLanes, so chunks
+// of a task that starts on a lane boundary group options into the same lanes as the full
+// columns would (bit-identical results), and small enough to stay in L1.
+constexpr int64_t kBroadcastChunk = 1024;
+static_assert(kBroadcastChunk % kGridLanes == 0, "broadcast chunks must keep the lane grouping");
+
+namespace {
+// Calls fn(view, first, count) over [b, e): view holds options [first, first + count) at
+// indices 0..count-1, broadcast columns repeated from their one value.
+template <class Fn>
+void for_each_view(const OptionArrays& o, unsigned broadcast, int64_t b, int64_t e, Fn&& fn) {
+  auto shift = [&](const OptionArrays& src, int64_t first, int64_t count) {
+    OptionArrays v{src.right + first, src.S + first, src.K + first, src.T + first,
+                   src.r + first, src.q + first, src.vol + first, count};
+    return v;
+  };
+  if (broadcast == 0) {  // no copy at all
+    fn(shift(o, b, e - b), b, e - b);
+    return;
+  }
+  alignas(64) int8_t right[kBroadcastChunk];
+  alignas(64) double cols[6][kBroadcastChunk];
+  const double* const src[6] = {o.S, o.K, o.T, o.r, o.q, o.vol};
+  const unsigned bits[6] = {kBroadcastS, kBroadcastK, kBroadcastT,
+                            kBroadcastR, kBroadcastQ, kBroadcastVol};
+  const int64_t width = std::min<int64_t>(kBroadcastChunk, e - b);
+  if (broadcast & kBroadcastRight) std::fill(right, right + width, o.right[0]);
+  for (int c = 0; c < 6; ++c)
+    if (broadcast & bits[c]) std::fill(cols[c], cols[c] + width, src[c][0]);
+  for (int64_t first = b; first < e; first += kBroadcastChunk) {
+    const int64_t count = std::min<int64_t>(kBroadcastChunk, e - first);
+    const double* p[6];
+    for (int c = 0; c < 6; ++c) p[c] = (broadcast & bits[c]) ? cols[c] : src[c] + first;
+    const OptionArrays v{(broadcast & kBroadcastRight) ? right : o.right + first,
+                         p[0], p[1], p[2], p[3], p[4], p[5], count};
+    fn(v, first, count);
+  }
+}
+}  // namespace
+
 void price_options(const OptionArrays& o, Model model, int steps, bool american, double* out,
                    int n_threads) {
+  price_options(o, 0u, model, steps, american, out, n_threads);
+}
+
+void price_options(const OptionArrays& o, unsigned broadcast, Model model, int steps,
+                   bool american, double* out, int n_threads) {
   check_model(model, steps);
-  validate_options(o);
+  validate_options(o, broadcast);
   if (is_european_model(model)) {
     const PricingKernels& kern = pricing_kernels();
+    static_assert((1 << 14) % kBroadcastChunk == 0, "tasks must start on a chunk boundary");
     parallel_for(o.n, n_threads, 1 << 14, [&](int64_t b, int64_t e) {
-      kern.bsm_block(o, model == Model::black76, b, e, out);
+      for_each_view(o, broadcast, b, e, [&](const OptionArrays& v, int64_t first, int64_t n) {
+        kern.bsm_block(v, model == Model::black76, 0, n, out + first);
+      });
     });
     return;
   }
   parallel_for(o.n, n_threads, 256, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      out[i] = (model == Model::crr && !american)
-                   ? crr_value(o.right[i], o.S[i], o.K[i], o.T[i], o.r[i], o.q[i], o.vol[i], steps, false)
-                   : american_value(model, steps, o.right[i], o.S[i], o.K[i], o.T[i], o.r[i],
-                                    o.q[i], o.vol[i]);
-    }
+    for_each_view(o, broadcast, b, e, [&](const OptionArrays& v, int64_t first, int64_t n) {
+      for (int64_t i = 0; i < n; ++i) {
+        out[first + i] =
+            (model == Model::crr && !american)
+                ? crr_value(v.right[i], v.S[i], v.K[i], v.T[i], v.r[i], v.q[i], v.vol[i], steps,
+                            false)
+                : american_value(model, steps, v.right[i], v.S[i], v.K[i], v.T[i], v.r[i],
+                                 v.q[i], v.vol[i]);
+      }
+    });
   });
 }
 

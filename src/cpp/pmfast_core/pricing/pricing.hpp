@@ -10,6 +10,10 @@ namespace pmfast {
 // out[i] = value of option i under `model` (steps: tree steps for crr; american: crr style).
 void price_options(const OptionArrays& o, Model model, int steps, bool american, double* out,
                    int n_threads);
+// The same where the columns flagged in `broadcast` (options.hpp's BroadcastBit) hold one value
+// for all o.n options: results bit-identical to passing the repeated column.
+void price_options(const OptionArrays& o, unsigned broadcast, Model model, int steps,
+                   bool american, double* out, int n_threads);
 
 // A scenario grid: spot moves (S' = S (1 + m)) outer, volatility shifts inner.
 struct ScenarioGrid {

@@ -59,25 +59,32 @@ void check_model(Model model, int steps) {
   throw InputError("unknown pricing model code " + std::to_string(static_cast<int>(model)));
 }
 
-void validate_market(const OptionArrays& o) {
-  for (int64_t b = 0; b < o.n; b += kCheckBlock) {
-    const int64_t e = std::min(o.n, b + kCheckBlock);
+void validate_market(const OptionArrays& o, unsigned broadcast) {
+  // A broadcast column has one value (index 0 of the broadcast result, so messages are the same).
+  auto len = [&](unsigned bit) { return (broadcast & bit) ? std::min<int64_t>(o.n, 1) : o.n; };
+  const int64_t n_right = len(kBroadcastRight);
+  for (int64_t b = 0; b < n_right; b += kCheckBlock) {
+    const int64_t e = std::min(n_right, b + kCheckBlock);
     if (block_is_sign(o.right + b, e - b)) continue;
     for (int64_t i = b; i < e; ++i) {
       if (o.right[i] != 1 && o.right[i] != -1)
         throw bad_value("right", i, o.right[i], "must be call (C, +1) or put (P, -1)");
     }
   }
-  check_column("S", o.S, o.n, false);
-  check_column("K", o.K, o.n, false);
-  check_column("T", o.T, o.n, false);
-  check_column("r", o.r, o.n, true);
-  check_column("q", o.q, o.n, true);
+  check_column("S", o.S, len(kBroadcastS), false);
+  check_column("K", o.K, len(kBroadcastK), false);
+  check_column("T", o.T, len(kBroadcastT), false);
+  check_column("r", o.r, len(kBroadcastR), true);
+  check_column("q", o.q, len(kBroadcastQ), true);
 }
 
-void validate_options(const OptionArrays& o) {
-  validate_market(o);
-  check_column("vol", o.vol, o.n, false);
+void validate_market(const OptionArrays& o) { validate_market(o, 0u); }
+
+void validate_options(const OptionArrays& o, unsigned broadcast) {
+  validate_market(o, broadcast);
+  check_column("vol", o.vol, (broadcast & kBroadcastVol) ? std::min<int64_t>(o.n, 1) : o.n, false);
 }
+
+void validate_options(const OptionArrays& o) { validate_options(o, 0u); }
 
 }  // namespace pmfast
