@@ -1,6 +1,7 @@
 """Simulation margin at scale vs a numpy full-revaluation script (issue 13's figure).
 
     PYTHONPATH=src python benchmarks/simulation_medium.py [ACCOUNTS] [SCENARIOS] [CHECK] [european]
+        [isa=avx512,baseline]
 
 Defaults: the ``medium`` book (100,000 accounts, seed 2026) x 1,000 scenarios of
 ``simulation_grid_error.realistic_set`` (2-day, fat-tailed market factor, volatility and rate
@@ -15,6 +16,9 @@ shifts), ES 99%, two threads.
 * ``european``: every option of the book made European first, so both sides do the same
   work (the like-for-like ratio; with American options pmfast prices early exercise and the
   numpy script does not).
+* ``isa=...``: the kernel paths pmfast is timed on, in turn, in the same run (default: the
+  path chosen at import, then ``baseline``, the portable build's speed without the dispatch).
+  The first path's results are the ones compared with numpy and with full revaluation.
 * accuracy: ``CHECK`` accounts (default 2,000) drawn at random are margined again with
   ``revaluation="full"`` (a book of those accounts only: an account's figures depend on its own
   positions only) and the grid ES compared with "0.1% + $1".
@@ -138,6 +142,11 @@ def main(argv):
     n = int(argv[2]) if len(argv) > 2 else 1000
     check = int(argv[3]) if len(argv) > 3 else 2000
     european = "european" in argv[4:]
+    isas = [pmfast.show_config()["kernel_isa"], "baseline"]
+    for arg in argv[4:]:
+        if arg.startswith("isa="):
+            isas = arg[4:].split(",")
+    isas = list(dict.fromkeys(isas))
     print(f"CPU {cpu_model()}, {os.cpu_count()} CPUs, load average {os.getloadavg()}")
     tables = pmfast.generate(accounts=accounts, seed=2026, rate=RATE, as_of=AS_OF)
     if european:    # like for like with the numpy script: every option European
@@ -150,11 +159,29 @@ def main(argv):
     book = pmfast.Book(tables["positions"], tables["instruments"], tables["underlyings"],
                        tables["product_groups"], as_of=AS_OF, rate=RATE)
     scen = realistic_set(book, n)
-    sim, times = timed_stages(book, scen)
-    print(f"{accounts:,} accounts, {book.positions.num_rows:,} positions, "
-          f"{sim._risk.shape[0]:,} series held, {n:,} scenarios")
-    print("pmfast (grid, 2 threads): " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()),
-          flush=True)
+    runs = {}
+    for isa in isas:
+        previous = sim_margin._core._set_isa(isa)
+        try:
+            runs[isa] = timed_stages(book, scen)
+        finally:
+            sim_margin._core._set_isa(previous)
+        sim, times = runs[isa]
+        print(f"{accounts:,} accounts, {book.positions.num_rows:,} positions, "
+              f"{sim._risk.shape[0]:,} series held, {n:,} scenarios")
+        print(f"pmfast (grid, 2 threads, kernels {isa}): "
+              + ", ".join(f"{k} {v:.2f} s" for k, v in times.items())
+              + f" (load average {os.getloadavg()})", flush=True)
+    sim, times = runs[isas[0]]
+    for isa in isas[1:]:
+        other = runs[isa][1]
+        es0 = sim.accounts["es"].to_numpy()
+        diff = np.abs(runs[isa][0].accounts["es"].to_numpy() - es0).max()
+        print(f"  {isas[0]} vs {isa}: {other['total'] / times['total']:.2f}x wall, "
+              f"{other['cpu (both threads)'] / times['cpu (both threads)']:.2f}x cpu, revalue "
+              f"{other['revalue'] / times['revalue']:.2f}x, aggregate "
+              f"{other['aggregate'] / times['aggregate']:.2f}x; max |ES difference| "
+              f"${diff:.2e}", flush=True)
     inp = numpy_inputs(book)
     t, c = time.perf_counter(), time.process_time()
     es_np = numpy_es(inp, scen, book.n_accounts, book.rate)

@@ -12,3 +12,10 @@
 #define PMFAST_ISA_BEGIN
 #define PMFAST_ISA_END
 #endif
+
+// The name of a per-ISA kernel table in the file that fills it: PMFAST_ISA_TABLE(sim_kernels)
+// is sim_kernels_avx2 in the avx2 object (sim_kernels_isa.cpp; pricing_kernels_isa.cpp spells
+// the same out by hand).
+#define PMFAST_ISA_CAT2_(a, b) a##b
+#define PMFAST_ISA_CAT_(a, b) PMFAST_ISA_CAT2_(a, b)
+#define PMFAST_ISA_TABLE(prefix) PMFAST_ISA_CAT_(prefix##_, PMFAST_ISA_NAME)

@@ -7,14 +7,16 @@
 
 #include "pmfast_core/pricing/european.hpp"
 #include "pmfast_core/pricing/pricing.hpp"
-#include "pmfast_core/simulation/revalue_detail.hpp"
+#include "pmfast_core/simulation/sim_kernels.hpp"
 
 namespace pmfast {
 namespace sim_detail {
+PMFAST_ISA_BEGIN  // compiled once per instruction set (sim_kernels.hpp)
 
 namespace {
+// inline templates in an anonymous namespace: emitted locally under -fno-implicit-templates
 template <bool kVol, bool kRate, bool kBlack76>
-void kernel(const EuropeanSeries& e, const Shifted& x, int64_t n, double* __restrict out) {
+inline void kernel(const EuropeanSeries& e, const Shifted& x, int64_t n, double* __restrict out) {
   // local restrict pointers: without them the loop does not vectorise (possible aliasing)
   const double* __restrict ret = x.ret;
   const double* __restrict lg = x.log_growth;
@@ -71,7 +73,7 @@ void kernel(const EuropeanSeries& e, const Shifted& x, int64_t n, double* __rest
 }  // namespace
 
 template <bool kVol, bool kRate>
-void dispatch(const EuropeanSeries& e, const Shifted& x, int64_t n, double* out) {
+inline void dispatch(const EuropeanSeries& e, const Shifted& x, int64_t n, double* out) {
   if (e.black76)
     kernel<kVol, kRate, true>(e, x, n, out);
   else
@@ -85,5 +87,6 @@ void european_scenarios(const EuropeanSeries& e, const Shifted& x, int64_t n, do
   dispatch<false, false>(e, x, n, out);
 }
 
+PMFAST_ISA_END
 }  // namespace sim_detail
 }  // namespace pmfast

@@ -74,6 +74,10 @@ struct Table {
   int n_rate = 1;
   std::vector<double> eep;   // [rate][vol][x]: American - European, unit strike
   std::vector<uint8_t> exercised;  // [rate][vol][x]: the node is in the exercise region
+  // [rate][vol + 1][x + 1]: exercised nodes in [0, b) x [0, j) of a rate layer (a summed-area
+  // table): premium() counts the exercised nodes of a box for every scenario, in O(1) per rate
+  // layer instead of one load per node (the same integer counts as summing the flags)
+  std::vector<int32_t> exercised_sum;
 
   // Where a query point sits: its cell in the continuation region (a stencil of continuation
   // nodes found), in the exercise region (every corner of its cell exercised: the exercise
@@ -84,11 +88,25 @@ struct Table {
   int64_t at(int rr, int b, int j) const {
     return (static_cast<int64_t>(rr) * vol.n + b) * this->x.n + j;
   }
+  int64_t sum_at(int rr, int b, int j) const {
+    return (static_cast<int64_t>(rr) * (vol.n + 1) + b) * (this->x.n + 1) + j;
+  }
+  void build_exercised_sum() {
+    exercised_sum.assign(static_cast<size_t>(n_rate) * (vol.n + 1) * (this->x.n + 1), 0);
+    for (int rr = 0; rr < n_rate; ++rr)
+      for (int b = 0; b < vol.n; ++b)
+        for (int j = 0; j < this->x.n; ++j)
+          exercised_sum[sum_at(rr, b + 1, j + 1)] = exercised[at(rr, b, j)] +
+              exercised_sum[sum_at(rr, b, j + 1)] + exercised_sum[sum_at(rr, b + 1, j)] -
+              exercised_sum[sum_at(rr, b, j)];
+  }
+  // Exercised nodes in x0 <= j < x0 + nx, v0 <= b < v0 + nv, over every rate layer.
   int count_exercised(int x0, int nx, int v0, int nv) const {
     int n = 0;
+    const int x1 = x0 + nx, v1 = v0 + nv;
     for (int rr = 0; rr < n_rate; ++rr)
-      for (int b = v0; b < v0 + nv; ++b)
-        for (int j = x0; j < x0 + nx; ++j) n += exercised[at(rr, b, j)];
+      n += exercised_sum[sum_at(rr, v1, x1)] - exercised_sum[sum_at(rr, v0, x1)] -
+           exercised_sum[sum_at(rr, v1, x0)] + exercised_sum[sum_at(rr, v0, x0)];
     return n;
   }
 
@@ -245,6 +263,7 @@ void fill_table(const SimSeries& s, Table& tab) {
       }
     }
   }
+  tab.build_exercised_sum();
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Full revaluation of every series under every joint scenario (simulation.hpp). European and
-// Black-76 options: european_scenarios (bsm_value's formula vectorised over scenarios);
+// Black-76 options: european_scenarios, dispatched per instruction set (bsm_value's formula vectorised over scenarios);
 // American options: the pricing core's american_spots (one early-exercise boundary per distinct
 // (volatility, rate) of a series, so a set without volatility or rate shifts prices all its
 // spots off a single boundary).
@@ -14,6 +14,7 @@
 #include "pmfast_core/pricing/european.hpp"
 #include "pmfast_core/pricing/options.hpp"
 #include "pmfast_core/simulation/revalue_detail.hpp"
+#include "pmfast_core/simulation/sim_kernels.hpp"
 
 namespace pmfast {
 namespace sim_detail {
@@ -38,7 +39,7 @@ void european_values(const SimSeries& s, int64_t i, bool black76, const Shifted&
                      int64_t n_sc, double Tp, double* values) {
   const EuropeanSeries e{static_cast<double>(s.right[i]), s.S[i], s.K[i], Tp, s.rate, s.q[i],
                          s.vol[i], black76};
-  european_scenarios(e, x, n_sc, values);
+  sim_kernels().european_scenarios(e, x, n_sc, values);
 }
 
 std::vector<double> log_growth(const SimScenarios& sc) {

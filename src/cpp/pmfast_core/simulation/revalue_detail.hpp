@@ -37,9 +37,8 @@ struct EuropeanSeries {
   bool black76;
 };
 
-// out[k] = value in scenario k (european_scenarios_simd.cpp): the same formula and limits as
-// bsm_value with S' = S (1 + ret), vol' = max(vol (1 + dvol), 1e-4), r' = r + drate.
-void european_scenarios(const EuropeanSeries& e, const Shifted& x, int64_t n, double* out);
+// The value of one European series in every scenario is computed by the per-ISA kernel
+// sim_kernels().european_scenarios (sim_kernels.hpp, european_scenarios_simd.cpp).
 
 // Series per parallel block of the revaluation loops (each block starts with check_interrupt).
 constexpr int64_t kSeriesPerBlock = 4;

@@ -8,6 +8,7 @@
 
 #include "pmfast_core/common/errors.hpp"
 #include "pmfast_core/common/parallel.hpp"
+#include "pmfast_core/simulation/sim_kernels.hpp"
 #include "pmfast_core/simulation/simulation.hpp"
 
 namespace pmfast {
@@ -34,16 +35,15 @@ void check_series_index(const SimLayout& l, int64_t n_series) {
 }
 
 // P[k] = sum of quantity x pnl[series, k] over positions [begin, end), in position order
-// (float32 rows are widened: the sums are always in double).
-template <class T>
-void accumulate(const SimLayout& l, const T* pnl, int64_t n_sc, int64_t begin, int64_t end,
+// (float32 rows are widened: the sums are always in double): the per-ISA kernel
+// (accumulate_kernel.cpp, the loop that streams the whole risk matrix).
+void accumulate(const SimLayout& l, const double* pnl, int64_t n_sc, int64_t begin, int64_t end,
                 double* P) {
-  for (int64_t p = begin; p < end; ++p) {
-    const double qty = l.quantity[p];
-    const T* row = pnl + static_cast<int64_t>(l.series[p]) * n_sc;
-#pragma omp simd
-    for (int64_t k = 0; k < n_sc; ++k) P[k] += qty * row[k];
-  }
+  sim_kernels().accumulate_rows_f64(l.series, l.quantity, pnl, n_sc, begin, end, P);
+}
+void accumulate(const SimLayout& l, const float* pnl, int64_t n_sc, int64_t begin, int64_t end,
+                double* P) {
+  sim_kernels().accumulate_rows_f32(l.series, l.quantity, pnl, n_sc, begin, end, P);
 }
 
 template <class T>
