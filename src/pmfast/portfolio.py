@@ -429,8 +429,8 @@ def portfolio_margin(book, rules="finra-cpm", n_threads=None, errors=None, marke
     if crypto is not None:
         return crypto_margin(book, crypto, n_threads, errors)
     run = prepare(book, rules, n_threads, errors, market)
-    rules, nt, inputs, vol, rejected, all_errors, groups = (
-        run.rules, run.n_threads, run.inputs, run.vol, run.rejected, run.errors, run.groups)
+    rules, nt, rejected, all_errors, groups = (
+        run.rules, run.n_threads, run.rejected, run.errors, run.groups)
     layout = staged("layout", Layout, book, groups, rejected, nt)
     reval = revalue(book, run) if revaluation is None else revaluation
     with stage("aggregate"):

@@ -13,8 +13,6 @@ aggregation the batch runs (``_core.margin_aggregate`` per scenario set,
 batch's answer for the book with the trade appended; no pandas, no Book, no pricing on the hot
 path.
 """
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +27,7 @@ from pmfast.portfolio import (Layout, RunInputs, binding, binding_names, check_b
 from pmfast.revaluation import revalue
 from pmfast.scenarios import _np
 from pmfast.schema import format_ids
+from pmfast.trade_input import account_code, summed_trade
 
 # a position's sort key inside an account: class rank x stride + instrument code (codes are
 # int32, so instruments added to a session never reorder the keys of cached accounts)
@@ -329,39 +328,19 @@ class WhatIf:
 
     # -- input -----------------------------------------------------------------------------------
     def _account(self, account):
-        try:
-            code = self._account_code.get(account)
-        except TypeError:           # unhashable
-            code = None
-        if code is None:
-            raise InputError(f"account: {format_ids([str(account)])} is not in the book")
-        if self._rejected[code]:
-            reasons = self.errors.loc[self.errors["account"] == account, "reason"].tolist()
-            raise InputError(f"account {format_ids([account])} was rejected and cannot be "
-                             f"margined: {'; '.join(reasons) or 'see errors'}")
-        return code
+        return account_code(self._account_code, self._rejected, self.errors, account)
 
     def _trade(self, trade):
         """(instrument codes, quantities, {id: quantity}) of a trade, checked."""
-        items = trade.items() if isinstance(trade, Mapping) else trade
-        summed = {}
-        try:
-            for name, qty in items:
-                summed[name] = summed.get(name, 0.0) + float(qty)
-        except (TypeError, ValueError):
-            raise InputError("trade: must map instrument ids to numeric quantities, got "
-                             f"{trade!r}") from None
+        summed = summed_trade(trade)
         codes = []
         unknown = []
-        for name, qty in summed.items():
+        for name in summed:
             code = self._instrument_code.get(name)
             if code is None:
                 unknown.append(str(name))
-                continue
-            if not math.isfinite(qty):
-                raise InputError(f"trade.quantity: must be finite, got {qty!r} for instrument "
-                                 f"{format_ids([name])}")
-            codes.append(code)
+            else:
+                codes.append(code)
         if unknown:
             raise InputError(f"trade.instrument: unknown instrument(s) {format_ids(unknown)} "
                              "(not in the book's instruments table; price new ones with "

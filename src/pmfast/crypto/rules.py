@@ -164,7 +164,7 @@ class CryptoRules:
         for k, p in pairs.items():
             for m in moves:
                 if abs(m) <= p["price_range"]:
-                    _fail(f"extended_table.moves", f"move {m} lies inside currency_pair.{k}."
+                    _fail("extended_table.moves", f"move {m} lies inside currency_pair.{k}."
                           f"price_range {p['price_range']}")
         return cls(
             name=str(data.get("name", name)), description=str(data.get("description", "")),

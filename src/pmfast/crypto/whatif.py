@@ -7,15 +7,15 @@ batch's own arithmetic (``margin_of``, ``currency_rows``) on that one account: t
 the batch's answer on the book with the trade appended.
 """
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from pmfast.crypto.margin import CryptoLayout, position_key, prepare
 from pmfast.scenarios import _np
-from pmfast.errors import InputError, PmfastError
+from pmfast.errors import InputError
 from pmfast.schema import format_ids
+from pmfast.trade_input import account_code, summed_trade
 
 
 @dataclass(frozen=True)
@@ -205,34 +205,13 @@ class CryptoWhatIf:
                                   self._margin(code, *merged)), merged
 
     def _account(self, account):
-        try:
-            code = self._account_code.get(account)
-        except TypeError:
-            code = None
-        if code is None:
-            raise InputError(f"account: {format_ids([str(account)])} is not in the book")
-        if self._rejected[code]:
-            reasons = self.errors.loc[self.errors["account"] == account, "reason"].tolist()
-            raise InputError(f"account {format_ids([account])} was rejected and cannot be "
-                             f"margined: {'; '.join(reasons) or 'see errors'}")
-        return code
+        return account_code(self._account_code, self._rejected, self.errors, account)
 
     def _trade(self, trade):
-        items = trade.items() if isinstance(trade, Mapping) else trade
-        summed = {}
-        try:
-            for name, qty in items:
-                summed[name] = summed.get(name, 0.0) + float(qty)
-        except (TypeError, ValueError):
-            raise InputError(f"trade: must map instrument ids to numeric quantities, got "
-                             f"{trade!r}") from None
+        summed = summed_trade(trade)
         unknown = [str(n) for n in summed if n not in self._instrument_code]
         if unknown:
             raise InputError(f"trade.instrument: unknown instrument(s) {format_ids(unknown)}")
-        bad = [n for n, q in summed.items() if not math.isfinite(q)]
-        if bad:
-            raise InputError(f"trade.quantity: must be finite for instrument(s) "
-                             f"{format_ids(bad)}")
         codes = [self._instrument_code[n] for n in summed]
         not_crypto = [n for n, c in zip(summed, codes) if self._engine.ci.kind[c] < 0]
         if not_crypto:

@@ -6,7 +6,6 @@ the slow path (naming the offending rows) runs only when something is wrong.
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
