@@ -3,13 +3,11 @@ breaks up: one option under a huge CRR tree, implied vols solved under a deep tr
 pairing search of one big account (with an unlimited budget). Each runs for minutes when not
 interrupted; KeyboardInterrupt must arrive within seconds of SIGINT."""
 import pathlib
-import signal
-import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
+from interrupt_helpers import assert_ctrl_c_stops
 
 pytestmark = pytest.mark.heavy
 BENCHMARKS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
@@ -46,20 +44,4 @@ _CASES = {
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize("case", list(_CASES))
 def test_ctrl_c_stops_a_long_single_call(case):
-    body = textwrap.indent(textwrap.dedent(_CASES[case]), "    ")
-    # "ready" is printed by the case right before its C++ call: a SIGINT during the imports or
-    # the set-up would be caught by Python itself and prove nothing
-    script = ("import sys, time\ntry:\n" + body +
-              "except KeyboardInterrupt:\n    print('interrupted', flush=True)\n    sys.exit(42)\n"
-              "print('finished', flush=True)\n")
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    time.sleep(1.5)                       # inside the C++ call by now
-    proc.send_signal(signal.SIGINT)
-    try:
-        out, _ = proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        pytest.fail(f"{case}: the core call did not stop after SIGINT")
-    assert proc.returncode == 42, out
-    assert "interrupted" in out
+    assert_ctrl_c_stops("import sys\n" + textwrap.dedent(_CASES[case]), timeout=20, what=case)

@@ -1,15 +1,12 @@
 """Ctrl-C during simulation margin's long C++ revaluation stops it within a block."""
-import signal
-import subprocess
 import sys
-import time
 
 import pytest
+from interrupt_helpers import assert_ctrl_c_stops
 
 # 4,000 American series x 2,000 scenarios with a distinct volatility each: ~8 million
 # boundaries, minutes on one thread; a block is 4 series (~60 ms).
 _LONG_CALL = """
-import sys
 import numpy as np
 from pmfast import _core
 n, ns = 4000, 2000
@@ -19,25 +16,10 @@ args = (np.zeros(n, np.int8), np.full(n, -1, np.int8), np.full(n, 100.0), np.ful
         np.zeros(n, np.int32), 0.05, 5, 200, rng.normal(0, 0.02, (1, ns)),
         rng.normal(0, 0.1, (1, ns)), None, 0.0, 1)
 print("ready", flush=True)
-try:
-    _core.sim_revalue(*args)
-except KeyboardInterrupt:
-    print("interrupted", flush=True)
-    sys.exit(42)
-print("finished", flush=True)
+_core.sim_revalue(*args)
 """
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_ctrl_c_stops_full_revaluation():
-    proc = subprocess.Popen([sys.executable, "-c", _LONG_CALL], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    time.sleep(1.5)                       # inside the C++ call by now
-    proc.send_signal(signal.SIGINT)
-    try:
-        out, _ = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        pytest.fail("the revaluation did not stop after SIGINT")
-    assert proc.returncode == 42, out
-    assert "interrupted" in out
+    assert_ctrl_c_stops(_LONG_CALL, what="the revaluation")
