@@ -79,6 +79,18 @@ class _Frame:
                      f"y2='{bottom}' stroke='#999' stroke-width='0.6'/>")
         return parts
 
+    def bars(self, counts, edges, fill=NEUTRAL):
+        """Histogram bars: one rect per non-empty bin [edges[i], edges[i+1])."""
+        base = self.y(0)
+        parts = []
+        for count, a, b in zip(counts, edges[:-1], edges[1:]):
+            if count:
+                top = self.y(count)
+                parts.append(f"<rect x='{self.x(a):.1f}' y='{top:.1f}' "
+                             f"width='{max(self.x(b) - self.x(a) - 0.5, 0.5):.1f}' "
+                             f"height='{base - top:.1f}' fill='{fill}'/>")
+        return parts
+
 
 def ratio_histogram(ratio):
     """Distribution of portfolio margin / Reg T initial across accounts."""
@@ -91,13 +103,8 @@ def ratio_histogram(ratio):
                    nice_ticks(0, max(int(counts.max()) if len(counts) else 1, 1)))
     parts = [_text(width / 2, 18, "Portfolio margin relative to Reg T, per account", 11)]
     parts += frame.axes("accounts")
+    parts += frame.bars(counts, edges)
     base = frame.y(0)
-    for count, a, b in zip(counts, edges[:-1], edges[1:]):
-        if count:
-            top = frame.y(count)
-            parts.append(f"<rect x='{frame.x(a):.1f}' y='{top:.1f}' "
-                         f"width='{max(frame.x(b) - frame.x(a) - 0.5, 0.5):.1f}' "
-                         f"height='{base - top:.1f}' fill='{NEUTRAL}'/>")
     for v in nice_ticks(0, upper, 6):
         if v <= upper + 1e-12:
             parts.append(_text(frame.x(v), base + 13, _label(v), 8))

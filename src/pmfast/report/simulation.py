@@ -4,7 +4,7 @@ import html
 
 import numpy as np
 
-from pmfast.report.charts import (MARK, NEUTRAL, _Frame, _label, _svg, _text, nice_ticks)
+from pmfast.report.charts import (MARK, _Frame, _label, _svg, _text, nice_ticks)
 
 TOP_CONTRIBUTIONS = 8
 VAR_COLOUR = "#f57900"
@@ -23,13 +23,8 @@ def loss_distribution(losses, var, es, title):
     frame = _Frame(60, 30, width - 80, height - 75, (lo, hi),
                    nice_ticks(0, max(int(counts.max()), 1)))
     parts = [_text(width / 2, 18, title, 11)] + frame.axes("scenarios")
+    parts += frame.bars(counts, edges)
     base = frame.y(0)
-    for count, a, b in zip(counts, edges[:-1], edges[1:]):
-        if count:
-            top = frame.y(count)
-            parts.append(f"<rect x='{frame.x(a):.1f}' y='{top:.1f}' "
-                         f"width='{max(frame.x(b) - frame.x(a) - 0.5, 0.5):.1f}' "
-                         f"height='{base - top:.1f}' fill='{NEUTRAL}'/>")
     for v in nice_ticks(lo, hi, 6):
         if lo <= v <= hi:
             parts.append(_text(frame.x(v), base + 13, _label(v), 8))
