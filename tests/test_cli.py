@@ -1,5 +1,4 @@
 """The `pmfast` command line end to end, through click's runner, on a small generated book."""
-import pathlib
 
 import numpy as np
 import pandas as pd

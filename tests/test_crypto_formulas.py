@@ -2,7 +2,6 @@
 shock, the P&L offset and its cap, the extended-table dampener, the roll shock (per expiry,
 with the annualised-move term), the delta shock, the option contingency, the correlation
 contingency, the tie rule of the worst case; and the rule sets as data."""
-import math
 
 import numpy as np
 import pandas as pd

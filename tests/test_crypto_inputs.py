@@ -6,7 +6,7 @@ import pytest
 
 import pmfast
 from pmfast.errors import InputError
-from crypto_books import AS_OF, INDEX, book, chain
+from crypto_books import INDEX, book, chain
 
 UND = {"underlying": ["BTC"], "price": [INDEX], "group_type": ["crypto"]}
 

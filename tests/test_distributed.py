@@ -71,6 +71,30 @@ def test_partitioned_dataset_is_bit_identical(client, book, method):
     assert run.shards["rows"].sum() == pq.ParquetFile(book / "positions.parquet").metadata.num_rows
 
 
+@pytest.mark.parametrize("method", ["pm", "both"])
+def test_results_written_by_the_workers(client, book, tmp_path, method):
+    """``output=``: each worker writes its shard's table; read back in file-name order it is
+    one machine's table, and the totals are the table's to the rounding of a sum in pieces."""
+    single, run1 = _single(book / "positions.parquet", book, method)
+    run = pmfast.distributed.margin(client, book / "parts", **_ref(book), method=method,
+                                    partitions=3, output=tmp_path / "out")
+    assert run.accounts is None and run.n_accounts == len(single)
+    files = sorted((tmp_path / "out").glob("part-*.parquet"))
+    assert [f.name for f in files] == [f"part-{k:05d}.parquet" for k in range(3)]
+    got = pd.read_parquet(tmp_path / "out")
+    single.to_parquet(tmp_path / "one.parquet", index=False)    # the same Parquet round trip
+    pd.testing.assert_frame_equal(got, pd.read_parquet(tmp_path / "one.parquet"),
+                                  check_exact=True)
+    pd.testing.assert_frame_equal(run.errors, run1.errors, check_exact=True)
+    want = {c: float(single[c].sum()) for c in single.columns if single[c].dtype.kind in "fi"}
+    assert run.totals.keys() == want.keys()
+    for c, v in want.items():
+        assert run.totals[c] == pytest.approx(v, rel=1e-12, abs=1e-6)
+    with pytest.raises(pmfast.InputError, match="already holds result files"):
+        pmfast.distributed.margin(client, book / "parts", **_ref(book), method=method,
+                                  partitions=3, output=tmp_path / "out")
+
+
 def test_batch_table_matches_the_command_line_table(client, book):
     _, run1 = _single(book / "positions.parquet", book, "pm")
     run = pmfast.distributed.margin(client, book / "parts", **_ref(book), method="pm",
@@ -333,7 +357,9 @@ def test_price_once_gives_one_machines_risk_arrays(book):
     ref = _ref(book)
     reference = _read_reference(ref["instruments"], ref["underlyings"], ref["product_groups"],
                                 AS_OF, RATE)
-    market, reval = price_once(reference, "finra-cpm", 1)
+    priced = price_once(reference, "finra-cpm", "pm", 1)
+    reval = priced.revaluation
+    assert priced.sim is None
     one = pmfast.portfolio_margin(pmfast.Book(book / "positions.parquet", **ref, n_threads=1),
                                   n_threads=1).revaluation
     assert len(reval.sets) == len(one.sets) >= 1
@@ -343,10 +369,11 @@ def test_price_once_gives_one_machines_risk_arrays(book):
     np.testing.assert_array_equal(reval.value0, one.value0)
 
 
-def test_pm_priced_in_each_shard_or_once_is_the_same(client, book):
-    single, _ = _single(book / "positions.parquet", book, "pm")
+@pytest.mark.parametrize("method", ["pm", "regt", "both"])
+def test_priced_in_each_shard_or_once_is_the_same(client, book, method):
+    single, _ = _single(book / "positions.parquet", book, method)
     for priced_once in (True, False):
-        run = pmfast.distributed.margin(client, book / "parts", **_ref(book), method="pm",
+        run = pmfast.distributed.margin(client, book / "parts", **_ref(book), method=method,
                                         partitions=3, priced_once=priced_once)
         pd.testing.assert_frame_equal(run.accounts, single, check_exact=True)
 

@@ -97,13 +97,33 @@ def test_sim_raise_gives_the_single_machine_message(client, book):
         str(single.value)
 
 
-def test_sim_grid_with_moves_is_refused(client, book):
+@pytest.mark.parametrize("priced_once", [True, False])
+def test_sim_grid_with_moves_is_bit_identical(client, book, priced_once):
+    """The grid mode with volatility and rate moves (premium tables, float32 risk rows): the
+    tables span the instruments table, not the positions, so shards priced once or each on
+    its own give one machine's figures."""
     one = _book(book / "positions.parquet", _ref(book))
-    with pytest.raises(pmfast.InputError, match="revaluation='full'"):
-        pmfast.distributed.margin(client, book / "parts", **_ref(book), method="sim",
-                                  scenarios=_scenarios(one), partitions=2)
+    scen = _scenarios(one)
+    single = pmfast.simulation_margin(one, scen, n_threads=1, minimum="finra-cpm")
+    assert single._risk.dtype == np.float32        # the grid mode did run
+    run = pmfast.distributed.margin(client, book / "parts", **_ref(book), method="sim",
+                                    scenarios=scen, minimum="finra-cpm", partitions=3,
+                                    priced_once=priced_once)
+    pd.testing.assert_frame_equal(run.accounts, single.accounts, check_exact=True)
     with pytest.raises(pmfast.InputError, match="needs scenarios"):
         pmfast.distributed.margin(client, book / "parts", **_ref(book), method="sim")
+
+
+def test_all_priced_once_is_the_batch(client, book):
+    """``method="all"``: portfolio margin, Reg T and simulation margin joined, every series
+    priced once for the run, against the single-machine batch."""
+    one = _book(book / "positions.parquet", _ref(book))
+    scen = _scenarios(one)
+    run1 = pmfast.batch.run_book(one, method="all", n_threads=1, errors="raise",
+                                 simulation={"scenarios": scen})
+    run = pmfast.distributed.margin(client, book / "parts", **_ref(book), method="all",
+                                    scenarios=scen, partitions=3)
+    pd.testing.assert_frame_equal(run.accounts, run1.accounts, check_exact=True)
 
 
 @pytest.mark.parametrize("method", ["sim", "all"])

@@ -76,3 +76,28 @@ def test_span_raise_gives_the_single_machine_message(client, takas, span_book):
     assert str(many.value) == str(one.value) and "NO_SUCH" in str(one.value)
     with pytest.raises(pmfast.InputError, match="span_params"):
         pmfast.distributed.margin(client, folder / "parts", None, None, method="span")
+
+
+def test_cli_span_scheduler_writes_the_single_machine_tables(client, span_book, tmp_path):
+    """``pmfast span POSITIONS RISKFILE --scheduler``: the accounts, the combined-commodity
+    breakdown and the errors of the one-machine command, bit for bit."""
+    from click.testing import CliRunner
+    from pmfast.cli import main
+    folder, _ = span_book
+
+    def run(out, *extra):
+        return CliRunner().invoke(main, ["span", str(folder / "bad.parquet"), str(TAKAS),
+                                         "--out", str(out), "--errors", "collect",
+                                         "--no-round-scan", *extra])
+    one = run(tmp_path / "one.parquet", "--threads", "1")
+    many = run(tmp_path / "many.parquet", "--partitions", "3",
+               "--scheduler", client.scheduler.address)
+    assert one.exit_code == many.exit_code == 3, (one.output, many.output)
+    for name in ("", ".combined", ".errors"):
+        want = pd.read_parquet(tmp_path / f"one{name}.parquet")
+        got = pd.read_parquet(tmp_path / f"many{name}.parquet")
+        assert len(want) > 0
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+    bad = run(tmp_path / "x.parquet", "--scheduler", client.scheduler.address, "--report",
+              str(tmp_path / "r.html"))
+    assert bad.exit_code == 2 and "single-machine" in bad.output

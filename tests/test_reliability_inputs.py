@@ -1,7 +1,6 @@
 """Issue 15 items 3, 8 and 9 (the input side): every hostile input ends as pmfast.InputError
 (exit 2 at the command line), or under ``--errors collect`` as the rejection of the one account
 that holds it; never as a bare exception after minutes of work."""
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq

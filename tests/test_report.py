@@ -1,5 +1,4 @@
 """The HTML report: self-contained, and rendered for real in headless Chromium."""
-import pathlib
 import re
 import shutil
 import subprocess

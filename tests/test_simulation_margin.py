@@ -367,3 +367,59 @@ def test_every_account_rejected_still_listed():
     assert set(sim.accounts["account"]) == set(book.account_ids)
     assert set(sim.components["account"]) == set(book.account_ids)
     assert sim.accounts["es"].isna().all()
+
+
+def _one_chain():
+    """American puts of one underlying and expiry at six strikes (one premium table), one
+    account per strike."""
+    strikes = [60.0, 80.0, 95.0, 100.0, 110.0, 140.0]
+    ins = pd.DataFrame({"instrument": [f"P{k:g}" for k in strikes], "kind": "option",
+                        "underlying": "XYZ", "right": "P", "strike": strikes,
+                        "expiry": "2027-06-18", "style": "american",
+                        "implied_vol": [0.45, 0.38, 0.33, 0.31, 0.30, 0.36]})
+    unds = pd.DataFrame({"underlying": ["XYZ"], "price": [100.0], "dividend_yield": [0.01]})
+    pos = pd.DataFrame({"account": [f"A{k}" for k in range(len(strikes))],
+                        "instrument": ins["instrument"], "quantity": -3.0})
+    return pos, ins, unds
+
+
+def test_grid_figures_do_not_depend_on_the_other_accounts():
+    """A premium table spans every series of the instruments table sharing its key, held or
+    not: an account's grid figures are the same alone as in the whole book (the bytes a
+    distributed run's shards need), and the same from rows priced once for the instruments
+    table (``revalued=``)."""
+    from pmfast.simulation.market import book_market
+    from pmfast.simulation.revalue import revalue_instruments
+    pos, ins, unds = _one_chain()
+    scen = scenario_set(n=250, seed=53, underlyings=["XYZ"])
+    whole = pmfast.simulation_margin(book_of(pos, ins, unds), scen)
+    assert whole._risk.dtype == np.float32            # the grid ran
+    cols = ["requirement", "es", "var", "worst_loss", "worst_scenario"]
+    for k in (0, 3, 5):
+        alone = pmfast.simulation_margin(book_of(pos.iloc[[k]], ins, unds), scen)
+        pd.testing.assert_frame_equal(alone.accounts[cols],
+                                      whole.accounts.iloc[[k]][cols].reset_index(drop=True),
+                                      check_exact=True)
+    book = book_of(pos, ins, unds)
+    empty = book_of(pos.iloc[:0], ins, unds)
+    rows = revalue_instruments(empty, book_market(empty, "finra-cpm", "raise", 1), scen)
+    priced = pmfast.simulation_margin(book, scen, revalued=rows)
+    pd.testing.assert_frame_equal(priced.accounts, whole.accounts, check_exact=True)
+    # and the grid is the approximation it claims to be on this chain
+    full = pmfast.simulation_margin(book, scen, revaluation="full").accounts
+    err = (whole.accounts["es"] - full["es"]).abs()
+    assert (err <= 1e-3 * full["es"].abs() + 1).all() and err.max() > 0
+
+
+def test_revalued_rows_must_match_the_call():
+    from pmfast.simulation.market import book_market
+    from pmfast.simulation.revalue import revalue_instruments
+    pos, ins, unds = _one_chain()
+    book = book_of(pos, ins, unds)
+    scen = scenario_set(n=50, seed=54, underlyings=["XYZ"])
+    rows = revalue_instruments(book, book_market(book, "finra-cpm", "raise", 1), scen)
+    with pytest.raises(pmfast.InputError, match="another scenario set"):
+        pmfast.simulation_margin(book, scenario_set(n=60, seed=54, underlyings=["XYZ"]),
+                                 revalued=rows)
+    with pytest.raises(pmfast.InputError, match="another scenario set"):
+        pmfast.simulation_margin(book, scen, revalued=rows, revaluation="full")

@@ -2,7 +2,6 @@
 from the fixture's hand decoding notes, not from the parser), and a small file margined."""
 import re
 
-import numpy as np
 import pandas as pd
 import pytest
 

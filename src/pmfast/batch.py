@@ -188,19 +188,22 @@ def _strategy_margin(book, rules, market, n_threads, errors, pairing="optimal"):
 
 
 def run_book(book, *, rules="finra-cpm", method="both", n_threads=None, progress=None,
-             parameters=None, stages=None, errors=None, pairing="optimal", simulation=None):
+             parameters=None, stages=None, errors=None, pairing="optimal", simulation=None,
+             market=None, revaluation=None):
     """Margin an existing Book; return a BatchRun. ``progress(stage, done, total)`` is called
     as each stage starts (see StageClock); ``errors`` ("raise"/"collect") is passed to both
     methods, which share one market snapshot and so reject the same accounts (default: the
-    Book's own mode)."""
+    Book's own mode). ``market``, ``revaluation``: the book's market snapshot and portfolio
+    margin's risk arrays priced already (a distributed run's shards; see
+    ``portfolio_margin``), else resolved and priced here."""
     own_clock = stages is None
     if own_clock:
         stages = StageClock(["portfolio margin", "reg t", "join"], progress)
-    pm = regt = None
-    market = None        # one market snapshot, shared: both methods reject the same accounts
+    pm = regt = None     # one market snapshot, shared: both methods reject the same accounts
     if method in ("pm", "both", "all"):
         pm = stages.run("portfolio margin", pmfast.portfolio_margin, book, rules=rules,
-                        n_threads=n_threads, errors=errors)
+                        n_threads=n_threads, errors=errors, market=market,
+                        revaluation=revaluation)
         market = getattr(pm, "market", None)   # a crypto result has no equity snapshot
         if not _same_accounts(pm.accounts["account"], book):
             pm.accounts = _one_row_per_account(pm.accounts, book)
@@ -215,7 +218,7 @@ def run_book(book, *, rules="finra-cpm", method="both", n_threads=None, progress
     if simulation is not None:      # method "sim" / "all": pmfast.simulation.run joins sim_*
         from pmfast.simulation import run as sim_run
         stages.run("simulation margin", sim_run.attach, run, n_threads=n_threads,
-                   errors=errors, **simulation)
+                   errors=errors, market=market, **simulation)
         run.stage_times = dict(stages.times)
     _batch_safety_net(run, errors)
     if own_clock:

@@ -57,6 +57,23 @@ def _check_writable(path, option):
         raise InputError(f"{option} {str(path)!r}: exists and is not a writable file")
 
 
+def _distributed_options(command):
+    """``--scheduler``, ``--workers``, ``--partitions``: a distributed run (pmfast.distributed,
+    the ``dask`` extra), on the commands that have one."""
+    for option in reversed([
+            click.option("--scheduler", metavar="ADDRESS", default=None,
+                         help="margin on the Dask cluster of this scheduler (tcp://host:8786); "
+                              "POSITIONS may then be a folder or glob of Parquet files the "
+                              "workers read"),
+            click.option("--workers", type=click.IntRange(min=1), default=None,
+                         help="margin on a local Dask cluster of N worker processes"),
+            click.option("--partitions", type=click.IntRange(min=1), default=None,
+                         help="most account shards of a distributed run (default: the "
+                              "workers' slots)")]):
+        command = option(command)
+    return command
+
+
 @click.group()
 @click.version_option(package_name="pmfast")
 def main():
@@ -83,14 +100,7 @@ def main():
 @click.option("--threads", type=int, default=None, help="threads (default: all CPUs)")
 @click.option("--errors", type=click.Choice(["raise", "collect"]), default="raise",
               show_default=True, help="stop on bad input, or margin the valid accounts")
-# -- distributed run (pmfast.distributed, the `dask` extra) -----------------------------------
-@click.option("--scheduler", metavar="ADDRESS", default=None,
-              help="margin on the Dask cluster of this scheduler (tcp://host:8786); POSITIONS "
-                   "may then be a folder or glob of Parquet files the workers read")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="margin on a local Dask cluster of N worker processes")
-@click.option("--partitions", type=click.IntRange(min=1), default=None,
-              help="most account shards of a distributed run (default: the workers' slots)")
+@_distributed_options
 @click.option("--pairing", type=click.Choice(["optimal", "greedy"]), default="optimal",
               show_default=True,
               help="Reg T strategy pairing: proven minimum (within the rule set's budget), or "
@@ -238,7 +248,7 @@ def _generate_span(accounts, seed, out, fmt, span_file):
 
 
 @main.command()
-@click.argument("positions", type=click.Path(exists=True, dir_okay=False))
+@click.argument("positions", type=click.Path(exists=True))
 @click.argument("riskfile", type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="per-account output, .parquet or .csv; the breakdown per combined commodity "
@@ -252,15 +262,24 @@ def _generate_span(accounts, seed, out, fmt, span_file):
 @click.option("--threads", type=int, default=None, help="threads (default: all CPUs)")
 @click.option("--errors", type=click.Choice(["raise", "collect"]), default="raise",
               show_default=True, help="stop on bad input, or margin the valid accounts")
-def span(positions, riskfile, out, report, previous, rules, round_scan, threads, errors):
+@_distributed_options
+def span(positions, riskfile, out, report, previous, rules, round_scan, threads, errors,
+         scheduler, workers, partitions):
     """SPAN margin of POSITIONS on the exchange RISKFILE (SPAN XML .spn or CME pa2)."""
     import pandas as pd
 
     from pmfast.span import load, span_margin, variation_margin
     try:
         params = load(riskfile)
-        res = span_margin(positions, params, rules=rules, round_scan=round_scan,
-                          errors=errors, n_threads=threads)
+        if scheduler is not None or workers is not None:
+            if report is not None or previous is not None:
+                raise click.UsageError("--report and --previous need the single-machine run; "
+                                       "drop --scheduler/--workers")
+            res = _distributed_span(positions, params, rules, round_scan, threads, errors,
+                                    scheduler, workers, partitions)
+        else:
+            res = span_margin(positions, params, rules=rules, round_scan=round_scan,
+                              errors=errors, n_threads=threads)
         accounts = res.accounts
         vm = None
         if previous is not None:
@@ -286,6 +305,22 @@ def span(positions, riskfile, out, report, previous, rules, round_scan, threads,
     if rejected:
         click.echo(f"{rejected} accounts rejected (see {out.stem}.errors{out.suffix})", err=True)
         sys.exit(EXIT_SOME_REJECTED)
+
+
+def _distributed_span(positions, params, rules, round_scan, threads, errors, scheduler,
+                      workers, partitions):
+    """``span --scheduler/--workers``: the same tables (accounts, combined, errors), margined
+    on Dask with the risk-parameter file loaded once, here."""
+    if scheduler is not None and workers is not None:
+        raise click.UsageError("give --scheduler or --workers, not both")
+    from pmfast.distributed.command import run_distributed
+    try:
+        return run_distributed(positions, None, None, scheduler=scheduler, workers=workers,
+                               method="span", span_params=params, span_rules=rules,
+                               round_scan=round_scan, n_threads=threads, errors=errors,
+                               partitions=partitions, table="method")
+    except ImportError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 if __name__ == "__main__":

@@ -44,12 +44,12 @@ def connect(scheduler=None, workers=None):
 
 
 def run_distributed(positions, instruments, underlyings, *, scheduler=None, workers=None,
-                    **kwargs):
-    """``pmfast.distributed.margin`` with the command line's joined table (``table="batch"``)
-    on a cluster opened and closed here; returns the DistributedRun."""
+                    table="batch", **kwargs):
+    """``pmfast.distributed.margin`` with the command line's joined table (``table="batch"``;
+    SPAN: its own) on a cluster opened and closed here; returns the DistributedRun."""
     client, cluster = connect(scheduler, workers)
     try:
-        return margin(client, positions, instruments, underlyings, table="batch",
+        return margin(client, positions, instruments, underlyings, table=table,
                       progress=ShardProgress(), **kwargs)
     finally:
         client.close()

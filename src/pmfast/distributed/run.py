@@ -1,9 +1,10 @@
 """``pmfast.distributed.margin``: one margin run over the workers of a Dask cluster, with the
 figures of a single-machine run (see docs/distributed.md)."""
 import dataclasses
+import glob
+import os
 import time
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -12,8 +13,9 @@ from pmfast._threads import resolve_n_threads
 from pmfast import batch
 from pmfast.book import ERROR_MODES, parse_as_of, _parse_rate
 from pmfast.distributed.partition import plan_shards, source_files
-from pmfast.distributed.shard import (EMPTY_POSITIONS, METHODS, Reference, batch_simulation,
-                                      margin_shard, price_once)
+from pmfast.distributed.shard import (EMPTY_POSITIONS, METHODS, Reference, Written,
+                                      batch_simulation, column_sums, margin_shard, price_once,
+                                      written)
 from pmfast.errors import InputError
 from pmfast.io import to_arrow
 
@@ -23,8 +25,11 @@ class DistributedRun:
     """What a distributed run produced.
 
     ``accounts``: one row per account, the single-machine table of the method (rows in the
-    single-machine order); ``errors``: rejected accounts and reasons; ``shards``: one row per
-    shard (account range, rows, wall and CPU seconds on the worker, threads, worker pid).
+    single-machine order), or None when the workers wrote it to ``output`` (one Parquet file
+    per shard, ``part-NNNNN.parquet`` in account order: ``pandas.read_parquet(output)`` is the
+    table); ``errors``: rejected accounts and reasons; ``shards``: one row per shard (account
+    range, rows, accounts, wall and CPU seconds on the worker, threads, worker pid);
+    ``combined`` (SPAN): ``span_margin``'s breakdown per account and combined commodity.
     """
     accounts: pd.DataFrame
     errors: pd.DataFrame
@@ -33,17 +38,32 @@ class DistributedRun:
     rules: str
     parameters: dict
     stage_times: dict
+    output: str = None
+    shard_totals: list = None    # with ``output``: each shard's column sums, in shard order
+    combined: pd.DataFrame = None    # method "span": the breakdown per combined commodity
 
-    # the batch's own counts (they read .accounts and .errors only): the command line's
-    # summary and exit status treat both runs alike
-    n_accounts = batch.BatchRun.n_accounts
+    # the batch's own count (it reads .errors only): the command line's summary and exit
+    # status treat both runs alike
     n_rejected = batch.BatchRun.n_rejected
 
     @property
+    def n_accounts(self):
+        if self.accounts is not None:
+            return len(self.accounts)
+        return int(self.shards["accounts"].sum())
+
+    @property
     def totals(self):
-        """Sum of every numeric per-account column (rejected accounts have no figures)."""
-        numeric = [c for c in self.accounts.columns if self.accounts[c].dtype.kind in "fi"]
-        return {c: float(self.accounts[c].sum()) for c in numeric}
+        """Sum of every numeric per-account column (rejected accounts have no figures); with
+        ``output``, the shards' sums added in account order (the same figures to the
+        rounding of a sum taken in pieces)."""
+        if self.accounts is None:
+            out = {}
+            for part in self.shard_totals:
+                for c, v in part.items():
+                    out[c] = out.get(c, 0.0) + v
+            return out
+        return column_sums(self.accounts)
 
 
 def _host_task_slots(client):
@@ -98,6 +118,12 @@ def _concat_parts(frames):
 def _check_ordered(accounts):
     """Shard results concatenated must be strictly ascending by account (which also means no
     account came from two shards): a planning bug must never pass silently."""
+    if isinstance(accounts, Written):
+        if not accounts.ascending:
+            raise RuntimeError("pmfast.distributed: shard results are not in strictly "
+                               "ascending account order (an account split, or shards out of "
+                               "order)")
+        return
     ids = accounts["account"].to_numpy(dtype=object)
     if len(ids) > 1 and not (ids[1:] > ids[:-1]).all():
         raise RuntimeError("pmfast.distributed: shard results are not in strictly ascending "
@@ -108,7 +134,8 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
            rate=0.0, method="pm", rules="finra-cpm", n_threads=None, partitions=None,
            errors="raise", table="method", progress=None, scenarios=None, measure="es",
            confidence=0.99, revaluation="grid", missing="raise", minimum=None,
-           span_params=None, round_scan=None, priced_once=True):
+           span_params=None, round_scan=None, span_rules=None, priced_once=True,
+           output=None):
     """Margin a book on the workers of a Dask cluster, with the single-machine figures.
 
     Parameters
@@ -144,18 +171,23 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
         ``progress(done, total)`` on the client as each shard finishes.
     scenarios, measure, confidence, revaluation, missing, minimum
         ``method="sim"`` or ``"all"``: as for ``pmfast.simulation_margin`` (``scenarios``
-        a ScenarioSet, scattered to the workers once). ``revaluation="grid"`` with a set that
-        moves volatilities or rates is refused: its premium tables span the series held in
-        the whole call, so a shard's would differ from one machine's; pass ``"full"``.
-    span_params, round_scan
-        ``method="span"``: as ``params`` and ``round_scan`` of ``pmfast.span_margin``: the
+        a ScenarioSet, scattered to the workers once).
+    span_params, round_scan, span_rules
+        ``method="span"``: as ``params``, ``round_scan`` and ``rules`` of
+        ``pmfast.span_margin``: the
         risk-parameter file (a path or a loaded ``SpanParams``) is loaded once, here, and
         scattered; positions name its contracts, and instruments and underlyings are not
         used (pass None).
     priced_once : bool
-        ``method="pm"`` (its own table): price every series of the instruments table once, in
-        one task, and share the risk arrays with every shard, which aggregates only (default);
-        False: each shard prices the series it holds.
+        Every method but SPAN: resolve the market and price every series of the instruments
+        table once, in one task, and share them with every shard, which aggregates only
+        (default: portfolio margin's risk arrays, simulation margin's risk rows, the marks
+        Reg T reads); False: each shard prices the series it holds.
+    output : str or path, optional
+        A folder every worker can write to (a shared file system): each shard's worker writes
+        its per-account table there as ``part-NNNNN.parquet`` (account order is file-name
+        order) and ``accounts`` is None, for runs whose results do not fit one process.
+        Errors, shards and totals still come back.
 
     Returns
     -------
@@ -172,7 +204,7 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
     times = {}
     t0 = time.perf_counter()
     shared = _sim_shared(scenarios, measure, confidence, revaluation, missing, minimum) \
-        if method in ("sim", "all") else _span_shared(span_params, round_scan) \
+        if method in ("sim", "all") else _span_shared(span_params, round_scan, span_rules) \
         if method == "span" else None
     rules_name = str(rules)
     rules = pmfast.RuleSet.load(rules)
@@ -184,14 +216,15 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
     t0 = time.perf_counter()
     ref_future = client.scatter(reference, broadcast=True, hash=False)
     task_threads = n_threads if n_threads is not None else slots
-    if method == "pm" and table == "method" and priced_once:
-        shared_future = client.submit(price_once, ref_future, rules, task_threads, pure=False,
-                                      key=f"pmfast-price-once-{time.time_ns()}")
-    else:
-        shared_future = None if shared is None else client.scatter(shared, broadcast=True,
-                                                                   hash=False)
+    shared_future = None if shared is None else client.scatter(shared, broadcast=True,
+                                                               hash=False)
+    priced_future = client.submit(price_once, ref_future, rules, method, task_threads,
+                                  shared_future, table, pure=False,
+                                  key=f"pmfast-price-once-{time.time_ns()}") \
+        if priced_once and method != "span" and shards else None
+    parts = _part_paths(output, shards)
     futures = [_submit(client, shard, ref_future, method, rules, task_threads, errors, table,
-                       shared_future) for shard in shards]
+                       shared_future, priced_future, part) for shard, part in zip(shards, parts)]
     try:
         if errors == "raise" and method != "span":
             t1 = time.perf_counter()
@@ -205,21 +238,31 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
                         source_files(positions), shared)
         raise
     finally:
-        del ref_future, shared_future
+        del ref_future, shared_future, priced_future
     times["margin"] = time.perf_counter() - t0 - times.get("check reference", 0.0)
 
     t0 = time.perf_counter()
+    combined = None
     if results:
         accounts, errs = _assemble(results)
+        if method == "span":
+            combined = _concat_parts([r["combined"] for r in results])
     else:   # no positions at all: the one-machine result of an empty book
         run = _single_machine(EMPTY_POSITIONS, reference, method, rules, n_threads, errors,
                               None, shared)
+        combined = getattr(run, "combined", None)
         accounts = run.accounts
         if table == "method":
             accounts = {"pm": run.pm, "regt": run.regt, "sim": getattr(run, "sim", None)
                         }.get(method, run).accounts
         errs = run.errors
+        if output is not None:
+            accounts = written(accounts, parts_path(output, 0))
     _check_ordered(accounts)
+    totals = None
+    if isinstance(accounts, Written):   # written on the workers: the summaries come back
+        totals = [r["accounts"].sums for r in results] if results else [accounts.sums]
+        accounts = None
     shard_table = pd.DataFrame({
         "shard": [s.index for s in shards], "lo": [s.lo for s in shards],
         "hi": [s.hi for s in shards], "rows": [r["rows"] for r in results],
@@ -231,7 +274,25 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
                           parameters={"as_of": str(reference.as_of), "rate": reference.rate,
                                       "errors": errors, "method": method,
                                       "partitions": len(shards)},
-                          stage_times=times)
+                          stage_times=times, output=None if output is None else str(output),
+                          shard_totals=totals, combined=combined)
+
+
+def parts_path(output, index):
+    """The file of shard ``index`` in a run's ``output`` folder."""
+    return os.path.join(os.fspath(output), f"part-{index:05d}.parquet")
+
+
+def _part_paths(output, shards):
+    """Each shard's output file (None without ``output``); the folder is made here, once."""
+    if output is None:
+        return [None] * len(shards)
+    os.makedirs(output, exist_ok=True)
+    stale = glob.glob(parts_path(output, 0).replace("00000", "*"))
+    if stale:
+        raise InputError(f"output: {os.fspath(output)} already holds result files "
+                         f"({os.path.basename(stale[0])}, ...); give an empty folder")
+    return [parts_path(output, s.index) for s in shards]
 
 
 def _read_reference(instruments, underlyings, product_groups, as_of, rate):
@@ -252,41 +313,52 @@ def _sim_shared(scenarios, measure, confidence, revaluation, missing, minimum):
     if scenarios is None:
         raise InputError("simulation margin needs scenarios= (a pmfast.ScenarioSet)")
     scen = as_scenario_set(scenarios)
-    if revaluation == "grid" and any(a is not None and np.any(a != 0)
-                                     for a in (scen.vol_shifts, scen.rate_shifts)):
-        raise InputError("a distributed simulation run needs revaluation='full' when the "
-                         "scenarios move volatilities or rates: the grid's premium tables span "
-                         "the series of the whole book, so a shard's tables (and figures) "
-                         "would differ from one machine's")
     return scen, {"measure": measure, "confidence": confidence, "revaluation": revaluation,
                   "missing": missing, "minimum": minimum}
 
 
-def _span_shared(span_params, round_scan):
-    """What every shard of a SPAN run shares: the risk-parameter file loaded once, here."""
+def _span_shared(span_params, round_scan, span_rules=None):
+    """What every shard of a SPAN run shares: the risk-parameter file and the rule flags read
+    once, here."""
     from pmfast.span import SpanParams, load
     if span_params is None:
         raise InputError("method 'span' needs span_params= (a SPAN file or pmfast.span.load())")
+    from pmfast.span.engine import span_rules as read_span_rules
     params = span_params if isinstance(span_params, SpanParams) else load(span_params)
-    return params, {} if round_scan is None else {"round_scan": bool(round_scan)}
+    options = {} if span_rules is None else {"rules": read_span_rules(span_rules)}
+    return params, dict(options, **({} if round_scan is None else
+                                     {"round_scan": bool(round_scan)}))
 
 
 def _submit(client, shard, ref_future, method, rules, task_threads, errors, table,
-            shared_future=None):
+            shared_future=None, priced_future=None, part=None):
     pieces = shard.pieces
     if any(p.table is not None for p in pieces):   # in-memory rows: shipped from here
         pieces = client.scatter(pieces, hash=False)
     return client.submit(margin_shard, pieces, ref_future, method, rules, task_threads,
-                         errors, table, shared_future, pure=False,
+                         errors, table, shared_future, priced_future, part, pure=False,
                          key=f"pmfast-shard-{shard.index}-{time.time_ns()}")
 
 
 def _assemble(results):
-    """The shards' per-account tables and errors, concatenated in shard (= account) order."""
-    accounts = pd.concat([r["accounts"] for r in results], ignore_index=True)
+    """The shards' per-account tables (or their ``Written`` summaries) and errors, concatenated
+    in shard (= account) order."""
+    parts = [r["accounts"] for r in results]
+    accounts = _merge_written(parts) if isinstance(parts[0], Written) else \
+        pd.concat(parts, ignore_index=True)
     # as one machine: stage by stage (shard.error_stages), shard after shard in each
     stages = zip(*(r["error_stages"] for r in results))
     return accounts, _concat_parts([_concat_parts(list(frames)) for frames in stages])
+
+
+def _merge_written(parts):
+    """One ``Written`` standing for the shards' files: ascending only if each file ascends
+    and each non-empty one starts after the last account of the one before."""
+    full = [p for p in parts if p.n]
+    ascending = all(p.ascending for p in full) and all(
+        a.last < b.first for a, b in zip(full, full[1:]))
+    return Written(None, sum(p.n for p in parts), full[0].first if full else None,
+                   full[-1].last if full else None, ascending, {})
 
 
 def _gather(client, futures, progress):

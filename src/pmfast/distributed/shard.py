@@ -2,11 +2,13 @@
 margin it. Everything a method does per shard goes through ``METHODS`` and ``margin_shard``,
 so a method (simulation margin, SPAN) is one registry entry.
 
-Portfolio margin (its own table) is priced once: ``price_once`` prices every series of the
-instruments table in one task and every shard aggregates against those risk arrays. The other
-methods price in each shard the series its accounts hold (the instruments table cut to them):
-per-series pricing does not depend on which other series are priced with it, so both ways the
-figures are bit-identical to one machine (docs/distributed.md).
+Every method but SPAN is priced once: ``price_once`` resolves the market of the whole
+instruments table in one task and prices what the method reads (portfolio margin's risk
+arrays, simulation margin's risk rows; Reg T reads the market's marks), and every shard
+aggregates against that ``Priced``. Pricing is per series (simulation margin's premium tables
+span the instruments table, not the positions), so the figures are bit-identical to one
+machine whichever shard holds an account (docs/distributed.md). With ``priced_once=False`` a
+shard prices the series its accounts hold itself (the instruments table cut to them).
 """
 import dataclasses
 import os
@@ -34,48 +36,57 @@ class Reference:
     rate: float
 
 
-def _pm(book, rules, n_threads, errors, shared=None):
-    """``shared``: (market snapshot, Revaluation) of the whole instruments table, priced once
-    by ``price_once`` (the shard aggregates only), or None (the shard prices what it holds)."""
-    market, revaluation = shared if shared is not None else (None, None)
+@dataclasses.dataclass(frozen=True)
+class Priced:
+    """What ``price_once`` priced for the whole run, shared by every shard: the market snapshot
+    of the instruments table under the run's rules, portfolio margin's risk arrays (``pm``,
+    ``both``, ``all``; else None) and simulation margin's risk rows (``sim``, ``all``; a
+    ``SimRevaluation``, else None)."""
+    market: object
+    revaluation: object
+    sim: object
+
+
+def _pm(book, rules, n_threads, errors, shared=None, priced=None):
     pm = pmfast.portfolio_margin(book, rules=rules, n_threads=n_threads, errors=errors,
-                                 market=market, revaluation=revaluation)
+                                 market=priced and priced.market,
+                                 revaluation=priced and priced.revaluation)
     return pm.accounts, pm.errors
 
 
-def _regt(book, rules, n_threads, errors, shared=None):
-    regt = pmfast.strategy_margin(book, n_threads=n_threads, errors=errors)
+def _regt(book, rules, n_threads, errors, shared=None, priced=None):
+    regt = batch._strategy_margin(book, rules, priced and priced.market, n_threads, errors)
     return regt.accounts, regt.errors
 
 
-def _both(book, rules, n_threads, errors, shared=None):
-    run = batch.run_book(book, rules=rules, method="both", n_threads=n_threads, errors=errors)
-    return run.accounts, run.errors
-
-
-def _sim(book, rules, n_threads, errors, shared=None):
-    """Simulation margin: ``shared`` is (ScenarioSet, keywords), the set scattered once. An
-    account's figures depend on its own positions and the series' values only (full
-    revaluation prices each series alone; the grid mode is refused on the client where it
-    would be used, its tables span the series held in the whole call)."""
+def _sim(book, rules, n_threads, errors, shared=None, priced=None):
+    """Simulation margin: ``shared`` is (ScenarioSet, keywords), the set scattered once."""
     scenarios, options = shared
     sim = pmfast.simulation_margin(book, scenarios, n_threads=n_threads, errors=errors,
-                                   rules=rules, **options)
+                                   rules=rules, market=priced and priced.market,
+                                   revalued=priced and priced.sim, **options)
     return sim.accounts, sim.errors
 
 
-def _all(book, rules, n_threads, errors, shared=None):
-    run = batch.run_book(book, rules=rules, method="all", n_threads=n_threads, errors=errors,
-                         simulation=batch_simulation("all", shared))
-    return run.accounts, run.errors
+def _batch(method):
+    """The batch's joined table of ``method`` (``both``, ``all``, and every method's
+    ``table="batch"``)."""
+    def run(book, rules, n_threads, errors, shared=None, priced=None):
+        simulation = batch_simulation(method, shared, priced)
+        result = batch.run_book(book, rules=rules, method=method, n_threads=n_threads,
+                                errors=errors, simulation=simulation,
+                                market=priced and priced.market,
+                                revaluation=priced and priced.revaluation)
+        return result.accounts, result.errors
+    return run
 
 
 def span(positions, n_threads, errors, shared):
     """SPAN on the exchange's risk-parameter file (``shared``: the loaded ``SpanParams`` and
-    ``span_margin``'s keywords): positions name the file's contracts, no Book is built."""
+    ``span_margin``'s keywords): positions name the file's contracts, no Book is built. The
+    ``SpanMargin`` result."""
     params, options = shared
-    res = pmfast.span_margin(positions, params, errors=errors, n_threads=n_threads, **options)
-    return res.accounts, res.errors
+    return pmfast.span_margin(positions, params, errors=errors, n_threads=n_threads, **options)
 
 
 # method -> (the batch's method, the single-machine call giving the method's own per-account
@@ -83,29 +94,53 @@ def span(positions, n_threads, errors, shared):
 METHODS = {
     "pm": ("pm", _pm),
     "regt": ("regt", _regt),
-    "both": ("both", _both),
+    "both": ("both", _batch("both")),
     "sim": ("sim", _sim),
-    "all": ("all", _all),      # pm, regt and sim joined: the command line's --method all
+    "all": ("all", _batch("all")),      # pm, regt and sim joined: the command line's --method all
     "span": ("span", None),    # margin_shard calls ``span``: no Book, no batch
 }
 
 
-def price_once(reference, rules, n_threads):
-    """One task of a pm run: the market snapshot and risk arrays of every series of the run's
-    instruments table (a Book with no positions; per-series pricing, so the same bytes as one
-    machine's), shared by every shard, whose Books then carry the same instrument codes.
-    None where there is nothing to share (crypto rules)."""
+def price_once(reference, rules, method, n_threads, shared=None, table="method"):
+    """One task of a run: the ``Priced`` of every series of the run's instruments table (a Book
+    with no positions; per-series pricing, so the same bytes as one machine's), shared by every
+    shard, whose Books then carry the same instrument codes. None where there is nothing to
+    share (crypto rules, SPAN)."""
     from pmfast.market import resolve_market
     from pmfast.portfolio import prepare
     from pmfast.revaluation import revalue
     from pmfast.crypto.dispatch import crypto_dispatch
+    if method == "span":
+        return None
     n_threads = _threads(n_threads)
     book = _book(EMPTY_POSITIONS, reference, reference.instruments, "collect", n_threads)
     if crypto_dispatch(book, rules) is not None:   # crypto margin prices its own way; a crypto
         return None                                # index under these rules: one machine's error
     rules = pmfast.RuleSet.load(rules)
     market = resolve_market(book, rules, n_threads=n_threads)
-    return market, revalue(book, prepare(book, rules, n_threads, "collect", market))
+    revaluation = revalue(book, prepare(book, rules, n_threads, "collect", market)) \
+        if method in ("pm", "both", "all") else None
+    sim = _price_simulation(book, rules, method == "all" or table == "batch", market, shared,
+                            n_threads) \
+        if method in ("sim", "all") else None
+    return Priced(market, revaluation, sim)
+
+
+def _price_simulation(book, rules, in_batch, market, shared, n_threads):
+    """Simulation margin's risk rows of every instrument, under the market the shards use:
+    the run's rules for ``simulation_margin`` itself; inside a batch (``all``, or the joined
+    table) the batch's (``sim_run.snapshot``)."""
+    from pmfast.market import resolve_market
+    from pmfast.simulation import run as sim_run
+    from pmfast.simulation.market import book_market
+    from pmfast.simulation.revalue import revalue_instruments
+    scenarios, options = shared
+    if in_batch:
+        rules = pmfast.RuleSet.load(sim_run.SIM_RULES)
+        market = sim_run.snapshot(market) or resolve_market(book, rules, n_threads=n_threads)
+    sim_market = book_market(book, rules, "collect", n_threads, snapshot=market)
+    return revalue_instruments(book, sim_market, scenarios, options["revaluation"],
+                               n_threads=n_threads)
 
 
 def _book(positions, reference, instruments, errors, n_threads):
@@ -146,14 +181,15 @@ def held_instruments(positions, instruments):
     return instruments.filter(keep)
 
 
-def batch_simulation(method, shared):
+def batch_simulation(method, shared, priced=None):
     """``batch.run_book``'s ``simulation`` keywords (``simulation.run.attach``) of a method:
     None but for "sim" and "all"."""
     if method not in ("sim", "all"):
         return None
     scenarios, options = shared
     return dict({k: v for k, v in options.items()
-                 if k in ("measure", "confidence", "revaluation")}, scenarios=scenarios)
+                 if k in ("measure", "confidence", "revaluation")}, scenarios=scenarios,
+                revalued=priced and priced.sim)
 
 
 def error_stages(run_errors, n_book):
@@ -177,7 +213,7 @@ def task_threads(host_tasks):
 
 
 def margin_shard(pieces, reference, method, rules, n_threads, errors, table="method",
-                 shared=None):
+                 shared=None, priced=None, part=None):
     """Margin the accounts of one shard as one machine would.
 
     Parameters
@@ -198,11 +234,17 @@ def margin_shard(pieces, reference, method, rules, n_threads, errors, table="met
     shared : object, optional
         What the method needs beyond the book, scattered once for the whole run ("sim": the
         ScenarioSet and the simulation keywords; "span": the SpanParams and its keywords).
+    priced : Priced, optional
+        The run's series priced once (``price_once``); None: the shard prices what it holds.
+    part : str, optional
+        Write the per-account table to this Parquet file here, on the worker, and return its
+        summary (``written``) instead of the table.
 
     Returns
     -------
     dict
-        ``accounts`` (DataFrame), ``error_stages`` (see ``error_stages``), ``rows``,
+        ``accounts`` (DataFrame, or the ``written`` summary with ``part``), ``error_stages``
+        (see ``error_stages``), ``rows``,
         ``seconds`` (wall), ``cpu_seconds`` (the worker process's CPU time over the task, all
         threads), ``n_threads``, ``pid``.
     """
@@ -211,25 +253,69 @@ def margin_shard(pieces, reference, method, rules, n_threads, errors, table="met
     run_method, own_table = METHODS[method]
     positions = read_shard(pieces)
     if method == "span":
-        accounts, run_errors = span(positions, n_threads, errors, shared)
-        return _result(accounts, error_stages(run_errors, 0), positions, start, cpu, n_threads)
-    # priced once (pm): the whole table, whose codes the shared risk arrays index; else the
-    # series this shard holds, priced here
-    instruments = reference.instruments if method == "pm" and shared is not None else \
+        res = span(positions, n_threads, errors, shared)
+        return dict(_result(res.accounts, error_stages(res.errors, 0), positions, start, cpu,
+                            n_threads, part), combined=res.combined)
+    # priced once: the whole table, whose codes the shared arrays index; else the series
+    # this shard holds, priced here (but a premium table spans the whole instruments table)
+    whole = priced is not None or _grid_spans_instruments(method, shared)
+    instruments = reference.instruments if whole else \
         held_instruments(positions, reference.instruments)
     book = _book(positions, reference, instruments, errors, n_threads)
-    if table == "method":
-        accounts, run_errors = own_table(book, rules, n_threads, errors, shared)
-    else:
-        run = batch.run_book(book, rules=rules, method=run_method, n_threads=n_threads,
-                             errors=errors, simulation=batch_simulation(method, shared))
-        accounts, run_errors = run.accounts, run.errors
+    margin_book = own_table if table == "method" else _batch(run_method)
+    accounts, run_errors = margin_book(book, rules, n_threads, errors, shared, priced)
     return _result(accounts, error_stages(run_errors, len(book.errors)), positions, start, cpu,
-                   n_threads)
+                   n_threads, part)
 
 
-def _result(accounts, stages, positions, start, cpu, n_threads):
+def _grid_spans_instruments(method, shared):
+    """Simulation margin in grid mode: its premium tables span every series of the
+    instruments table sharing their key, held or not, so a shard pricing its own series
+    still needs the whole table."""
+    if method not in ("sim", "all"):
+        return False
+    from pmfast.simulation.revalue import use_grid
+    scenarios, options = shared
+    return use_grid(scenarios, options["revaluation"])
+
+
+def _result(accounts, stages, positions, start, cpu, n_threads, part=None):
+    if part is not None:
+        accounts = written(accounts, part)
     return {"accounts": accounts, "error_stages": stages,
             "rows": positions.num_rows, "seconds": time.perf_counter() - start,
             "cpu_seconds": time.process_time() - cpu,
             "n_threads": n_threads, "pid": os.getpid()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Written:
+    """A shard's per-account table written by its worker: where, how many rows, its first and
+    last account ids (the client checks the shards' order from these), whether its own rows
+    ascend, and its numeric column sums (the run's totals)."""
+    path: str
+    n: int
+    first: object
+    last: object
+    ascending: bool
+    sums: dict
+
+    def __len__(self):
+        return self.n
+
+
+def written(accounts, path):
+    """Write ``accounts`` to ``path`` (nothing for an empty shard: its text columns have no
+    type, and a dataset read back must not mix types); return its ``Written`` summary."""
+    ids = accounts["account"].to_numpy(dtype=object)
+    if len(accounts):
+        accounts.to_parquet(path, index=False)
+    return Written(path, len(accounts), ids[0] if len(ids) else None,
+                   ids[-1] if len(ids) else None,
+                   bool(len(ids) < 2 or (ids[1:] > ids[:-1]).all()), column_sums(accounts))
+
+
+def column_sums(accounts):
+    """Sum of every numeric per-account column."""
+    numeric = [c for c in accounts.columns if accounts[c].dtype.kind in "fi"]
+    return {c: float(accounts[c].sum()) for c in numeric}

@@ -20,12 +20,10 @@ from pmfast.scenarios import _np
 from pmfast.simulation.layout import SimLayout
 from pmfast.portfolio import error_mode
 from pmfast.simulation.market import book_market
+from pmfast.simulation.revalue import GRID_POINTS, revaluation_key, revalue_series
 
 MEASURES = ("es", "var", "worst")
 REVALUATIONS = ("full", "grid")
-GRID_POINTS = (48, 12)        # grid mode: moneyness x volatility nodes per premium table ...
-GRID_MAX_STEP = (0.02, 0.03)  # ... more where the spacing would exceed 2% of log-moneyness or
-GRID_MAX_NODES = (192, 32)    # 3 vol points, within this budget (docs/simulation-margin.md)
 MAX_PNL_CELLS = 20_000_000   # sim.pnl(accounts): 160 MB of float64 at most per call
 _TAIL_EPS = 1e-9             # (1 - alpha) n within this of an integer counts as that integer
 
@@ -168,7 +166,7 @@ class SimulationMargin:
 def simulation_margin(book, scenarios, measure="es", confidence=0.99, n_threads=None, *,
                       horizon_days=None, rates=None, rules="finra-cpm", errors=None,
                       missing="raise", minimum=None, revaluation="grid", grid_points=GRID_POINTS,
-                      market=None):
+                      market=None, revalued=None):
     """Simulation margin of every account: a tail measure of its loss over joint scenarios.
 
     Parameters
@@ -260,15 +258,12 @@ def simulation_margin(book, scenarios, measure="es", confidence=0.99, n_threads=
     layout = SimLayout(book, und_code, rejected, nt)
     held = layout.instrument_of_series
     und_ids = _np(book.underlyings.column("underlying")).astype(str)
-    needed, und_of_series = np.unique(und_code[held], return_inverse=True)
+    needed = np.unique(und_code[held])
+    if revalued is None:
+        risk, value0 = revalue_series(book, market, scen, held, revaluation, grid_points, nt)
+    else:
+        risk, value0 = revalued.rows(held, revaluation_key(scen, market, revaluation))
     scen = scen.select(und_ids[needed], missing="zero")   # missing ones were rejected or allowed
-    # Without volatility or rate shifts full revaluation prices all of a series' scenarios off
-    # one early-exercise boundary, as cheap as a table: the grid only pays when they move.
-    moves_vol_or_rate = any(a is not None and np.any(a != 0)
-                            for a in (scen.vol_shifts, scen.rate_shifts))
-    grid = _grid_tables(market, held, und_of_series, scen, grid_points) \
-        if revaluation == "grid" and moves_vol_or_rate else None
-    risk, value0 = _revalue(book, market, held, und_of_series, scen, nt, grid)
     m = tail_count(confidence, scen.n_scenarios)
     res = _core.sim_aggregate(*layout.args(), risk, m, nt)
     floor = _minimum(book, layout, market, held, value0, minimum)
@@ -303,50 +298,6 @@ def _reject_missing(book, scen, und_code, rejected, error_frame, errors, missing
     rejected = rejected.copy()
     rejected[acct] = True
     return rejected, pd.concat([error_frame, frame.drop_duplicates()], ignore_index=True)
-
-
-def _grid_tables(market, held, und_of_series, scen, grid_points):
-    """Premium table of each held series (-1: full revaluation): American series with time left
-    after the horizon share a table per (underlying, right, expiry, yield)."""
-    try:
-        n_spot, n_vol = (int(v) for v in grid_points)
-    except (TypeError, ValueError):
-        raise InputError(f"grid_points must be two integers, not {grid_points!r}") from None
-    if n_spot < 4 or n_vol < 4:
-        raise InputError(f"grid_points must be >= 4 each, not {grid_points!r}")
-    inp = market.inputs
-    T = inp["T"][held]
-    on_grid = (inp["model"][held] == 0) & (T - scen.horizon_days / 365.0 > 0) & \
-        (inp["K"][held] > 0) & (market.spot()[held] > 0)
-    table = np.full(len(held), -1, dtype=np.int32)
-    rows = np.flatnonzero(on_grid)
-    if rows.size:
-        keys = np.column_stack([und_of_series[rows].astype(np.float64),
-                                inp["right"][held][rows].astype(np.float64), T[rows],
-                                inp["q"][held][rows]])
-        _, table[rows] = np.unique(keys, axis=0, return_inverse=True)
-    return (table, int(table.max()) + 1 if rows.size else 0, n_spot, n_vol, *GRID_MAX_STEP,
-            *GRID_MAX_NODES)
-
-
-def _revalue(book, market, held, und_of_series, scen, nt, grid=None):
-    inputs = market.inputs
-    vol = np.nan_to_num(market.vol[held], nan=0.0)
-    q = np.where(inputs["model"][held] == 2, 0.0, inputs["q"][held])
-
-    def col(name, dtype=np.float64):
-        return np.ascontiguousarray(inputs[name][held], dtype=dtype)
-    returns = np.ascontiguousarray(scen.returns.T)
-    vol_shifts = None if scen.vol_shifts is None else np.ascontiguousarray(scen.vol_shifts.T)
-    rate_shifts = None if scen.rate_shifts is None else np.ascontiguousarray(scen.rate_shifts)
-    K = np.nan_to_num(col("K"), nan=0.0)
-    T = np.nan_to_num(col("T"), nan=0.0)
-    return _core.sim_revalue(
-        col("model", np.int8), col("right", np.int8), np.ascontiguousarray(market.spot()[held]),
-        K, T, np.ascontiguousarray(q), np.ascontiguousarray(vol), col("multiplier"),
-        np.ascontiguousarray(und_of_series, dtype=np.int32), book.rate, market.american_model,
-        market.rules.crr_steps, returns, vol_shifts, rate_shifts, scen.horizon_days / 365.0, nt,
-        *(grid or ()), float32=grid is not None)
 
 
 def _minimum(book, layout, market, held, value0, minimum):

@@ -25,12 +25,14 @@ AMERICAN_MODEL_CODES = {"bjs1993": 2, "bjs2002": 3, "crr": 4, "fixed_point": 5}
 class Market:
     """Per instrument of the book: pricing inputs (``inputs``, see
     ``pmfast.scenarios.instrument_inputs``), ``vol`` (NaN for shares, futures and options
-    without a usable volatility), and the accounts rejected so far with their reasons."""
+    without a usable volatility), the accounts rejected so far with their reasons, and
+    ``bad`` (the instruments the market cannot value: a status other than OK)."""
     rules: RuleSet
     inputs: dict
     vol: np.ndarray
     rejected: np.ndarray
     errors: pd.DataFrame
+    bad: np.ndarray
 
     @property
     def american_model(self):
@@ -62,4 +64,4 @@ def book_market(book, rules, errors, n_threads, snapshot=None):
         raise InputError(f"market: resolved under american_model {snapshot.american_model!r}; "
                          f"the rule set {rules.name!r} takes {rules.american_model!r}")
     rejected, frame = snapshot.rejections(book, errors)
-    return Market(rules, snapshot.inputs, snapshot.vol, rejected, frame)
+    return Market(rules, snapshot.inputs, snapshot.vol, rejected, frame, snapshot.bad)

@@ -11,6 +11,7 @@ from pmfast.scenario_set import ScenarioSet
 from pmfast.simulation.margin import simulation_margin
 
 SIM_COLUMNS = ("requirement", "es", "var", "worst_loss", "worst_scenario")
+SIM_RULES = "finra-cpm"      # simulation_margin's default rules: its American model and steps
 
 
 def scenario_set(*, scenarios=None, history=None, filtered=False, monte_carlo=None,
@@ -73,18 +74,27 @@ def demo_set(book, n=500, horizon_days=2, seed=1):
                               horizon_days, "stress")
 
 
-def attach(run, scenarios, *, measure="es", confidence=0.99, n_threads=None, errors=None,
-           revaluation=None):
-    """Margin ``run.book`` over ``scenarios`` and join ``sim_*`` columns into ``run.accounts``
-    (an account rejected by any method is rejected in the joined table)."""
-    kw = {} if revaluation is None else {"revaluation": revaluation}
-    snapshot = getattr(run.pm, "market", None)
-    own = RuleSet.load("finra-cpm")     # simulation_margin's default rules
-    if snapshot is not None and (snapshot.american_model, snapshot.crr_steps) == (
+def snapshot(market):
+    """Portfolio margin's market snapshot when simulation margin's default rules value under
+    the same American model (volatilities solved once per batch), else None."""
+    own = RuleSet.load(SIM_RULES)
+    if market is not None and (market.american_model, market.crr_steps) == (
             own.american_model, own.crr_steps):
-        kw["market"] = snapshot      # portfolio margin's: volatilities solved once per batch
+        return market
+    return None
+
+
+def attach(run, scenarios, *, measure="es", confidence=0.99, n_threads=None, errors=None,
+           revaluation=None, market=None, revalued=None):
+    """Margin ``run.book`` over ``scenarios`` and join ``sim_*`` columns into ``run.accounts``
+    (an account rejected by any method is rejected in the joined table). ``market``: the
+    run's market snapshot (portfolio margin's), reused where the American model agrees;
+    ``revalued``: the risk rows priced once (``simulation_margin``'s keyword)."""
+    kw = {} if revaluation is None else {"revaluation": revaluation}
     sim = simulation_margin(run.book, scenarios, measure=measure, confidence=confidence,
-                            n_threads=n_threads, errors=errors, **kw)
+                            n_threads=n_threads, errors=errors, rules=SIM_RULES,
+                            market=snapshot(market),
+                            revalued=revalued, **kw)
     cols = sim.accounts[["account", *SIM_COLUMNS]].rename(
         columns={c: f"sim_{c}" for c in SIM_COLUMNS})
     table = run.accounts.merge(cols, on="account", how="left", validate="one_to_one")
