@@ -14,8 +14,8 @@ from pmfast import batch
 from pmfast.book import ERROR_MODES, parse_as_of, _parse_rate
 from pmfast.distributed.partition import plan_shards, source_files
 from pmfast.distributed.shard import (EMPTY_POSITIONS, METHODS, Reference, Written,
-                                      batch_simulation, column_sums, margin_shard, price_once,
-                                      written)
+                                      batch_simulation, column_sums, load_shard, margin_loaded,
+                                      price_once, whole_instruments, written)
 from pmfast.errors import InputError
 from pmfast.io import to_arrow
 
@@ -218,15 +218,18 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
     task_threads = n_threads if n_threads is not None else slots
     shared_future = None if shared is None else client.scatter(shared, broadcast=True,
                                                                hash=False)
+    priced = priced_once and method != "span" and bool(shards)
+    # the pricing task also checks the reference tables in raise mode, as one machine's Book
     priced_future = client.submit(price_once, ref_future, rules, method, task_threads,
-                                  shared_future, table, pure=False,
-                                  key=f"pmfast-price-once-{time.time_ns()}") \
-        if priced_once and method != "span" and shards else None
+                                  shared_future, table, errors, pure=False,
+                                  key=f"pmfast-price-once-{time.time_ns()}") if priced else None
+    whole = priced or whole_instruments(method, shared)
     parts = _part_paths(output, shards)
     futures = [_submit(client, shard, ref_future, method, rules, task_threads, errors, table,
-                       shared_future, priced_future, part) for shard, part in zip(shards, parts)]
+                       shared_future, priced_future, part, whole)
+               for shard, part in zip(shards, parts)]
     try:
-        if errors == "raise" and method != "span":
+        if errors == "raise" and method != "span" and not priced:
             t1 = time.perf_counter()
             _check_reference(reference, n_threads)
             times["check reference"] = time.perf_counter() - t1
@@ -331,13 +334,18 @@ def _span_shared(span_params, round_scan, span_rules=None):
 
 
 def _submit(client, shard, ref_future, method, rules, task_threads, errors, table,
-            shared_future=None, priced_future=None, part=None):
+            shared_future=None, priced_future=None, part=None, whole=False):
+    """A shard's two tasks: read its rows and build its Book (which needs nothing priced, so
+    it runs while the pricing task prices), then margin it where it was loaded."""
     pieces = shard.pieces
     if any(p.table is not None for p in pieces):   # in-memory rows: shipped from here
         pieces = client.scatter(pieces, hash=False)
-    return client.submit(margin_shard, pieces, ref_future, method, rules, task_threads,
-                         errors, table, shared_future, priced_future, part, pure=False,
-                         key=f"pmfast-shard-{shard.index}-{time.time_ns()}")
+    stamp = time.time_ns()
+    loaded = client.submit(load_shard, pieces, ref_future, method, task_threads, errors, whole,
+                           pure=False, key=f"pmfast-load-{shard.index}-{stamp}")
+    return client.submit(margin_loaded, loaded, method, rules, task_threads, errors, table,
+                         shared_future, priced_future, part, pure=False,
+                         key=f"pmfast-shard-{shard.index}-{stamp}")
 
 
 def _assemble(results):

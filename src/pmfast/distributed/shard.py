@@ -101,11 +101,13 @@ METHODS = {
 }
 
 
-def price_once(reference, rules, method, n_threads, shared=None, table="method"):
+def price_once(reference, rules, method, n_threads, shared=None, table="method",
+               errors="collect"):
     """One task of a run: the ``Priced`` of every series of the run's instruments table (a Book
     with no positions; per-series pricing, so the same bytes as one machine's), shared by every
     shard, whose Books then carry the same instrument codes. None where there is nothing to
-    share (crypto rules, SPAN)."""
+    share (crypto rules, SPAN). ``errors="raise"``: a bad row of the reference tables, held or
+    not, raises here as one machine's Book would (the run's reference check)."""
     from pmfast.market import resolve_market
     from pmfast.portfolio import prepare
     from pmfast.revaluation import revalue
@@ -113,7 +115,7 @@ def price_once(reference, rules, method, n_threads, shared=None, table="method")
     if method == "span":
         return None
     n_threads = _threads(n_threads)
-    book = _book(EMPTY_POSITIONS, reference, reference.instruments, "collect", n_threads)
+    book = _book(EMPTY_POSITIONS, reference, reference.instruments, errors, n_threads)
     if crypto_dispatch(book, rules) is not None:   # crypto margin prices its own way; a crypto
         return None                                # index under these rules: one machine's error
     rules = pmfast.RuleSet.load(rules)
@@ -214,7 +216,9 @@ def task_threads(host_tasks):
 
 def margin_shard(pieces, reference, method, rules, n_threads, errors, table="method",
                  shared=None, priced=None, part=None):
-    """Margin the accounts of one shard as one machine would.
+    """Margin the accounts of one shard as one machine would: ``load_shard`` then
+    ``margin_loaded`` in one call (a distributed run submits them as two tasks, so a shard
+    reads and validates its rows while the pricing task prices).
 
     Parameters
     ----------
@@ -244,34 +248,64 @@ def margin_shard(pieces, reference, method, rules, n_threads, errors, table="met
     -------
     dict
         ``accounts`` (DataFrame, or the ``written`` summary with ``part``), ``error_stages``
-        (see ``error_stages``), ``rows``,
-        ``seconds`` (wall), ``cpu_seconds`` (the worker process's CPU time over the task, all
-        threads), ``n_threads``, ``pid``.
+        (see ``error_stages``), ``rows``, ``seconds`` (wall), ``cpu_seconds`` (the worker
+        process's CPU time over the shard's tasks, all threads), ``n_threads``, ``pid``;
+        SPAN also ``combined``.
     """
+    whole = priced is not None or whole_instruments(method, shared)
+    loaded = load_shard(pieces, reference, method, n_threads, errors, whole)
+    return margin_loaded(loaded, method, rules, n_threads, errors, table, shared, priced, part)
+
+
+@dataclasses.dataclass
+class Loaded:
+    """A shard's rows read and its Book built: the first of its two tasks, whose result stays
+    on the worker for the second. ``positions``: the rows (SPAN, which builds no Book), else
+    None; ``book``; ``rows``; the task's wall and CPU seconds."""
+    positions: object
+    book: object
+    rows: int
+    seconds: float
+    cpu_seconds: float
+
+
+def load_shard(pieces, reference, method, n_threads, errors, whole):
+    """Read the shard's rows and build its Book (``whole``: over the whole instruments table,
+    whose codes the shared priced arrays index; else the table cut to the series it holds)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    n_threads = _threads(n_threads)
+    positions = read_shard(pieces)
+    rows, book = positions.num_rows, None
+    if method != "span":
+        instruments = reference.instruments if whole else \
+            held_instruments(positions, reference.instruments)
+        book = _book(positions, reference, instruments, errors, n_threads)
+        positions = None    # the Book holds what the method reads
+    return Loaded(positions, book, rows, time.perf_counter() - start, time.process_time() - cpu)
+
+
+def margin_loaded(loaded, method, rules, n_threads, errors, table="method", shared=None,
+                  priced=None, part=None):
+    """Margin a loaded shard (``Loaded``): the second of its two tasks (see ``margin_shard``
+    for the arguments and the result)."""
     start, cpu = time.perf_counter(), time.process_time()
     n_threads = _threads(n_threads)
     run_method, own_table = METHODS[method]
-    positions = read_shard(pieces)
     if method == "span":
-        res = span(positions, n_threads, errors, shared)
-        return dict(_result(res.accounts, error_stages(res.errors, 0), positions, start, cpu,
+        res = span(loaded.positions, n_threads, errors, shared)
+        return dict(_result(res.accounts, error_stages(res.errors, 0), loaded, start, cpu,
                             n_threads, part), combined=res.combined)
-    # priced once: the whole table, whose codes the shared arrays index; else the series
-    # this shard holds, priced here (but a premium table spans the whole instruments table)
-    whole = priced is not None or _grid_spans_instruments(method, shared)
-    instruments = reference.instruments if whole else \
-        held_instruments(positions, reference.instruments)
-    book = _book(positions, reference, instruments, errors, n_threads)
+    book = loaded.book
     margin_book = own_table if table == "method" else _batch(run_method)
     accounts, run_errors = margin_book(book, rules, n_threads, errors, shared, priced)
-    return _result(accounts, error_stages(run_errors, len(book.errors)), positions, start, cpu,
+    return _result(accounts, error_stages(run_errors, len(book.errors)), loaded, start, cpu,
                    n_threads, part)
 
 
-def _grid_spans_instruments(method, shared):
-    """Simulation margin in grid mode: its premium tables span every series of the
-    instruments table sharing their key, held or not, so a shard pricing its own series
-    still needs the whole table."""
+def whole_instruments(method, shared):
+    """Whether a shard pricing its own series still needs the whole instruments table:
+    simulation margin in grid mode, whose premium tables span every series of the instruments
+    table sharing their key, held or not."""
     if method not in ("sim", "all"):
         return False
     from pmfast.simulation.revalue import use_grid
@@ -279,12 +313,12 @@ def _grid_spans_instruments(method, shared):
     return use_grid(scenarios, options["revaluation"])
 
 
-def _result(accounts, stages, positions, start, cpu, n_threads, part=None):
+def _result(accounts, stages, loaded, start, cpu, n_threads, part=None):
     if part is not None:
         accounts = written(accounts, part)
-    return {"accounts": accounts, "error_stages": stages,
-            "rows": positions.num_rows, "seconds": time.perf_counter() - start,
-            "cpu_seconds": time.process_time() - cpu,
+    return {"accounts": accounts, "error_stages": stages, "rows": loaded.rows,
+            "seconds": loaded.seconds + time.perf_counter() - start,
+            "cpu_seconds": loaded.cpu_seconds + time.process_time() - cpu,
             "n_threads": n_threads, "pid": os.getpid()}
 
 
