@@ -110,6 +110,31 @@ class _Slice:
         return out
 
 
+def _put(a, j, value):
+    """A copy of ``a`` with ``value`` inserted before index ``j`` (same dtype)."""
+    out = np.empty(len(a) + 1, dtype=a.dtype)
+    out[:j] = a[:j]
+    out[j] = value
+    out[j + 1:] = a[j:]
+    return out
+
+
+def _grow_segment(start, i):
+    """CSR offsets ``start`` with one more row in segment ``i``."""
+    out = start.copy()
+    out[i + 1:] += 1
+    return out
+
+
+def _open_segment(start, i):
+    """CSR offsets ``start`` with a new one-row segment before segment ``i``."""
+    out = np.empty(len(start) + 1, dtype=start.dtype)
+    out[:i + 1] = start[:i + 1]
+    out[i + 1:] = start[i:]
+    out[i + 1:] += 1
+    return out
+
+
 def _status_text(status, ids):
     """'instruments.<column>: <reason> for instrument(s) ...' per bad market status."""
     texts = []
@@ -386,37 +411,39 @@ class WhatIf:
             else:
                 new.append((key, code, q))
                 n_open += q != 0.0
-        out = sl.replace(quantity=qty, n_open=n_open)
+        if not new:
+            return sl.replace(quantity=qty, n_open=n_open)
+        fields = {name: getattr(sl, name) for name in _Slice.__slots__}
+        fields.update(quantity=qty, n_open=n_open)
         for key, code, q in new:
-            out = self._insert(out, key, code, q)
-        return out
+            self._insert(fields, key, code, q)
+        return _Slice(**fields)
 
-    def _insert(self, sl, key, code, q):
-        """A new position row at its (group, class, instrument) place, opening a class row
-        and a group row when the account holds nothing of its class / group. Ranks order
-        classes group-major, so a new class row starts where the next class starts, and a new
-        group row where the next group starts."""
-        j = int(np.searchsorted(sl.key, key))
+    def _insert(self, f, key, code, q):
+        """Put a new position row in the slice's fields ``f`` at its (group, class,
+        instrument) place, opening a class row and a group row when the account holds nothing
+        of its class / group. Ranks order classes group-major, so a new class row starts where
+        the next class starts, and a new group row where the next group starts. (Arrays are
+        built with one allocation each: at what-if latencies a concatenate of a list costs.)"""
+        j = int(np.searchsorted(f["key"], key))
         rank = key // _KEY_STRIDE
-        ci = int(np.searchsorted(sl.class_rank, rank))
-        new = {"key": np.concatenate((sl.key[:j], [key], sl.key[j:])),
-               "instrument": np.concatenate((sl.instrument[:j], [code],
-                                             sl.instrument[j:])).astype(np.int32, copy=False),
-               "quantity": np.concatenate((sl.quantity[:j], [q], sl.quantity[j:]))}
-        cs, gs = sl.class_start, sl.group_start
-        if ci < len(sl.class_rank) and sl.class_rank[ci] == rank:     # class already held
-            return sl.replace(class_start=np.concatenate((cs[:ci + 1], cs[ci + 1:] + 1)), **new)
-        new["class_start"] = np.concatenate((cs[:ci + 1], cs[ci:] + 1))
-        new["class_rank"] = np.concatenate((sl.class_rank[:ci], [rank], sl.class_rank[ci:]))
+        ci = int(np.searchsorted(f["class_rank"], rank))
+        f["key"] = _put(f["key"], j, key)
+        f["instrument"] = _put(f["instrument"], j, code)
+        f["quantity"] = _put(f["quantity"], j, q)
+        if ci < len(f["class_rank"]) and f["class_rank"][ci] == rank:     # class already held
+            f["class_start"] = _grow_segment(f["class_start"], ci)
+            return
+        f["class_start"] = _open_segment(f["class_start"], ci)
+        f["class_rank"] = _put(f["class_rank"], ci, rank)
         group = int(self._group_of_instrument[code])
-        gi = int(np.searchsorted(sl.group, group))
-        if gi < len(sl.group) and sl.group[gi] == group:               # group already held
-            return sl.replace(group_start=np.concatenate((gs[:gi + 1], gs[gi + 1:] + 1)), **new)
-        new["group_start"] = np.concatenate((gs[:gi + 1], gs[gi:] + 1))
-        new["group"] = np.concatenate((sl.group[:gi], [group], sl.group[gi:]))
-        new["group_offset"] = np.concatenate((sl.group_offset[:gi], [self._groups.offset[group]],
-                                              sl.group_offset[gi:]))
-        return sl.replace(**new)
+        gi = int(np.searchsorted(f["group"], group))
+        if gi < len(f["group"]) and f["group"][gi] == group:               # group already held
+            f["group_start"] = _grow_segment(f["group_start"], gi)
+            return
+        f["group_start"] = _open_segment(f["group_start"], gi)
+        f["group"] = _put(f["group"], gi, group)
+        f["group_offset"] = _put(f["group_offset"], gi, self._groups.offset[group])
 
     # -- aggregation -----------------------------------------------------------------------------
     def _margin(self, account, sl):
@@ -432,7 +459,10 @@ class WhatIf:
         if self._concentration is not None:
             reqs.append(float(_core.margin_concentration(
                 *lay, self._concentration, self.rules.concentration.largest, 1)[0]))
-        k = int(binding(reqs))
+        # binding()'s rule (largest, first on ties) in plain Python: numpy's argmax of a list
+        # costs more than the rest of this function; NaN keeps numpy's answer
+        top = max(reqs)
+        k = reqs.index(top) if top == top and all(r == r for r in reqs) else int(binding(reqs))
         by_set = dict(zip(self._set_names, reqs))
         if k == len(results):
             return AccountMargin(account, reqs[k], reqs[k],
