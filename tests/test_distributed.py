@@ -353,11 +353,11 @@ def test_price_once_gives_one_machines_risk_arrays(book):
     """The one pricing task (no positions, the whole instruments table) produces the risk
     arrays one machine's portfolio_margin produced for the whole book, bit for bit."""
     from pmfast.distributed.run import _read_reference
-    from pmfast.distributed.shard import price_once
+    from pmfast.distributed.shard import book_reference, price_once
     ref = _ref(book)
     reference = _read_reference(ref["instruments"], ref["underlyings"], ref["product_groups"],
                                 AS_OF, RATE)
-    priced = price_once(reference, "finra-cpm", "pm", 1)
+    priced = price_once(book_reference(reference, "raise", 1), "finra-cpm", "pm", 1)
     reval = priced.revaluation
     assert priced.sim is None
     one = pmfast.portfolio_margin(pmfast.Book(book / "positions.parquet", **ref, n_threads=1),

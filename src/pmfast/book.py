@@ -5,6 +5,7 @@ string keys are encoded to int32 codes for the core. The attributes are a contra
 shared by portfolio margin, the Reg T engine, the what-if session and the CLI: see "The Book's
 attributes" in docs/portfolio-margin.md.
 """
+import dataclasses
 import datetime
 from concurrent.futures import ThreadPoolExecutor
 
@@ -119,6 +120,19 @@ def _flag_unknown(checker, column, keys, unknown, target):
         checker.flag(column, f"unknown {column} {format_ids(missing)} (not in {target})", unknown)
 
 
+@dataclasses.dataclass(frozen=True)
+class BookReference:
+    """A Book's reference tables validated and keyed once (``Book.reference``): what
+    ``Book.of_reference`` checks and encodes positions against. ``problems``: the reference
+    tables' problems (empty in raise mode), in the order a Book lists them."""
+    product_groups: dict
+    underlyings: dict
+    instruments: dict
+    problems: tuple
+    as_of: datetime.date
+    rate: float
+
+
 class Book:
     """Positions, instruments, underlyings and product groups, validated and encoded.
 
@@ -154,6 +168,13 @@ class Book:
 
     def __init__(self, positions, instruments, underlyings, product_groups=None, as_of=None,
                  rate=0.0, errors="raise", n_threads=None):
+        self._start(as_of, rate, errors, n_threads)
+        with stage("validate"):
+            ref = self._read_reference(instruments, underlyings, product_groups)
+            pos = self._read_positions(to_arrow(positions, "positions"), ref.instruments)
+        self._end(ref, pos)
+
+    def _start(self, as_of, rate, errors, n_threads):
         if errors not in ERROR_MODES:
             raise InputError(f"errors must be 'raise' or 'collect'; got {errors!r}")
         self.error_mode = errors   # what portfolio_margin(errors=None) follows
@@ -162,15 +183,53 @@ class Book:
         self._as_of_days = (self.as_of - _EPOCH).days
         self._n_threads = resolve_n_threads(n_threads)
         self._problems = []
-        with stage("validate"):
-            pg = self._read_product_groups(product_groups)
-            und = self._read_underlyings(to_arrow(underlyings, "underlyings"), pg)
-            ins = self._read_instruments(to_arrow(instruments, "instruments"), und)
-            pos = self._read_positions(to_arrow(positions, "positions"), ins)
-        if errors == "raise" and self._problems:
+
+    def _read_reference(self, instruments, underlyings, product_groups):
+        pg = self._read_product_groups(product_groups)
+        und = self._read_underlyings(to_arrow(underlyings, "underlyings"), pg)
+        ins = self._read_instruments(to_arrow(instruments, "instruments"), und)
+        return BookReference(pg, und, ins, tuple(self._problems), self.as_of, self.rate)
+
+    def _end(self, ref, pos):
+        if self.error_mode == "raise" and self._problems:
             raise InputError(self._problem_text())
         with stage("encode"):
-            self._finish(pg, und, ins, pos)
+            self._finish(ref.product_groups, ref.underlyings, ref.instruments, pos)
+
+    @classmethod
+    def reference(cls, instruments, underlyings, product_groups=None, as_of=None, rate=0.0,
+                  errors="raise", n_threads=None):
+        """The reference tables (instruments, underlyings, product groups), as_of and rate,
+        validated once as a Book validates them, for many Books of other positions
+        (``Book.of_reference``; a distributed run's shards). ``errors="raise"``: a bad row
+        raises here, held or not, as the Book of any positions would; ``"collect"``: it is
+        kept, and rejects the accounts that hold it.
+
+        Returns
+        -------
+        BookReference
+        """
+        book = cls.__new__(cls)
+        book._start(as_of, rate, errors, n_threads)
+        with stage("validate"):
+            ref = book._read_reference(instruments, underlyings, product_groups)
+        if errors == "raise" and book._problems:
+            raise InputError(book._problem_text())
+        return ref
+
+    @classmethod
+    def of_reference(cls, positions, reference, errors="raise", n_threads=None):
+        """The Book of ``positions`` on reference tables validated already
+        (``Book.reference``): only the positions are validated here, and the result is the
+        Book ``Book(positions, instruments, underlyings, product_groups, as_of, rate, errors)``
+        would give, attribute for attribute."""
+        book = cls.__new__(cls)
+        book._start(reference.as_of, reference.rate, errors, n_threads)
+        book._problems = list(reference.problems)
+        with stage("validate"):
+            pos = book._read_positions(to_arrow(positions, "positions"), reference.instruments)
+        book._end(reference, pos)
+        return book
 
     @classmethod
     def of_instruments(cls, instruments, underlyings, product_groups=None, as_of=None,

@@ -14,7 +14,8 @@ from pmfast import batch
 from pmfast.book import ERROR_MODES, parse_as_of, _parse_rate
 from pmfast.distributed.partition import plan_shards, source_files
 from pmfast.distributed.shard import (EMPTY_POSITIONS, METHODS, Reference, Written,
-                                      batch_simulation, column_sums, load_shard, margin_loaded,
+                                      batch_simulation, book_reference, column_sums,
+                                      load_shard, margin_loaded,
                                       price_once, whole_instruments, written)
 from pmfast.errors import InputError
 from pmfast.io import to_arrow
@@ -219,17 +220,22 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
     shared_future = None if shared is None else client.scatter(shared, broadcast=True,
                                                                hash=False)
     priced = priced_once and method != "span" and bool(shards)
-    # the pricing task also checks the reference tables in raise mode, as one machine's Book
-    priced_future = client.submit(price_once, ref_future, rules, method, task_threads,
-                                  shared_future, table, errors, pure=False,
-                                  key=f"pmfast-price-once-{time.time_ns()}") if priced else None
-    whole = priced or whole_instruments(method, shared)
+    whole = method != "span" and bool(shards) and (priced or whole_instruments(method, shared))
+    # the reference tables validated once, in one task, for the pricing task and every shard
+    # (in raise mode it is also the check one machine's Book makes of rows nobody holds)
+    stamp = time.time_ns()
+    book_ref_future = client.submit(book_reference, ref_future, errors, task_threads,
+                                    pure=False, key=f"pmfast-reference-{stamp}") \
+        if whole else None
+    priced_future = client.submit(price_once, book_ref_future, rules, method, task_threads,
+                                  shared_future, table, pure=False,
+                                  key=f"pmfast-price-once-{stamp}") if priced else None
     parts = _part_paths(output, shards)
     futures = [_submit(client, shard, ref_future, method, rules, task_threads, errors, table,
-                       shared_future, priced_future, part, whole)
+                       shared_future, priced_future, part, whole, book_ref_future)
                for shard, part in zip(shards, parts)]
     try:
-        if errors == "raise" and method != "span" and not priced:
+        if errors == "raise" and method != "span" and not whole:
             t1 = time.perf_counter()
             _check_reference(reference, n_threads)
             times["check reference"] = time.perf_counter() - t1
@@ -241,7 +247,7 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
                         source_files(positions), shared)
         raise
     finally:
-        del ref_future, shared_future, priced_future
+        del ref_future, shared_future, priced_future, book_ref_future
     times["margin"] = time.perf_counter() - t0 - times.get("check reference", 0.0)
 
     t0 = time.perf_counter()
@@ -334,7 +340,8 @@ def _span_shared(span_params, round_scan, span_rules=None):
 
 
 def _submit(client, shard, ref_future, method, rules, task_threads, errors, table,
-            shared_future=None, priced_future=None, part=None, whole=False):
+            shared_future=None, priced_future=None, part=None, whole=False,
+            book_ref_future=None):
     """A shard's two tasks: read its rows and build its Book (which needs nothing priced, so
     it runs while the pricing task prices), then margin it where it was loaded."""
     pieces = shard.pieces
@@ -342,7 +349,7 @@ def _submit(client, shard, ref_future, method, rules, task_threads, errors, tabl
         pieces = client.scatter(pieces, hash=False)
     stamp = time.time_ns()
     loaded = client.submit(load_shard, pieces, ref_future, method, task_threads, errors, whole,
-                           pure=False, key=f"pmfast-load-{shard.index}-{stamp}")
+                           book_ref_future, pure=False, key=f"pmfast-load-{shard.index}-{stamp}")
     return client.submit(margin_loaded, loaded, method, rules, task_threads, errors, table,
                          shared_future, priced_future, part, pure=False,
                          key=f"pmfast-shard-{shard.index}-{stamp}")

@@ -101,13 +101,22 @@ METHODS = {
 }
 
 
-def price_once(reference, rules, method, n_threads, shared=None, table="method",
-               errors="collect"):
+def book_reference(reference, errors, n_threads):
+    """One task of a run: the reference tables validated once (``Book.reference``), which the
+    pricing task and every shard build their Books on (``Book.of_reference``) instead of each
+    validating the whole instruments table again. In raise mode a bad row raises here, held or
+    not, as one machine's Book would (the run's reference check)."""
+    n_threads = _threads(n_threads)
+    return pmfast.Book.reference(reference.instruments, reference.underlyings,
+                                 reference.product_groups, as_of=reference.as_of,
+                                 rate=reference.rate, errors=errors, n_threads=n_threads)
+
+
+def price_once(book_ref, rules, method, n_threads, shared=None, table="method"):
     """One task of a run: the ``Priced`` of every series of the run's instruments table (a Book
-    with no positions; per-series pricing, so the same bytes as one machine's), shared by every
-    shard, whose Books then carry the same instrument codes. None where there is nothing to
-    share (crypto rules, SPAN). ``errors="raise"``: a bad row of the reference tables, held or
-    not, raises here as one machine's Book would (the run's reference check)."""
+    with no positions on ``book_ref``, the ``BookReference``; per-series pricing, so the same
+    bytes as one machine's), shared by every shard, whose Books on the same reference carry
+    the same instrument codes. None where there is nothing to share (crypto rules, SPAN)."""
     from pmfast.market import resolve_market
     from pmfast.portfolio import prepare
     from pmfast.revaluation import revalue
@@ -115,7 +124,8 @@ def price_once(reference, rules, method, n_threads, shared=None, table="method",
     if method == "span":
         return None
     n_threads = _threads(n_threads)
-    book = _book(EMPTY_POSITIONS, reference, reference.instruments, errors, n_threads)
+    book = pmfast.Book.of_reference(EMPTY_POSITIONS, book_ref, errors="collect",
+                                    n_threads=n_threads)
     if crypto_dispatch(book, rules) is not None:   # crypto margin prices its own way; a crypto
         return None                                # index under these rules: one machine's error
     rules = pmfast.RuleSet.load(rules)
@@ -269,14 +279,18 @@ class Loaded:
     cpu_seconds: float
 
 
-def load_shard(pieces, reference, method, n_threads, errors, whole):
+def load_shard(pieces, reference, method, n_threads, errors, whole, book_ref=None):
     """Read the shard's rows and build its Book (``whole``: over the whole instruments table,
-    whose codes the shared priced arrays index; else the table cut to the series it holds)."""
+    whose codes the shared priced arrays index: on ``book_ref``, the run's validated
+    ``BookReference``, when given; else the table cut to the series it holds)."""
     start, cpu = time.perf_counter(), time.process_time()
     n_threads = _threads(n_threads)
     positions = read_shard(pieces)
     rows, book = positions.num_rows, None
-    if method != "span":
+    if method != "span" and book_ref is not None:
+        book = pmfast.Book.of_reference(positions, book_ref, errors=errors, n_threads=n_threads)
+        positions = None
+    elif method != "span":
         instruments = reference.instruments if whole else \
             held_instruments(positions, reference.instruments)
         book = _book(positions, reference, instruments, errors, n_threads)
