@@ -130,6 +130,8 @@ def main():
     ap.add_argument("--partitions", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--method", choices=["pm", "regt", "both"], default="pm")
+    ap.add_argument("--shards", type=int, default=None,
+                    help="most shards of a distributed run (default: one per task slot)")
     ap.add_argument("--per-shard-pricing", action="store_true",
                     help="pm: each shard prices what it holds (before price-once)")
     args = ap.parse_args()
@@ -182,8 +184,8 @@ def main():
             if n_workers is None:
                 accounts = _one_process(paths, args.method, n_threads)
             else:
-                # partitions=None: one shard per task slot (fewest series priced twice)
-                run = _distributed(client, paths, parts, args.method, n_threads, None)
+                # --shards (default None: one shard per task slot)
+                run = _distributed(client, paths, parts, args.method, n_threads, args.shards)
                 accounts = run.accounts
                 last_runs[n_workers] = run
             times[name].append(time.perf_counter() - t0)
@@ -200,7 +202,8 @@ def main():
 
     base = statistics.median(times["1 process, 1 thread"])
     print(f"\n{args.workload}, method {args.method}, {len(reference):,} accounts, "
-          f"dataset of {args.partitions} files, one shard per task slot, median of "
+          f"dataset of {args.partitions} files, "
+          f"{args.shards or 'one'} shard(s){'' if args.shards else ' per task slot'}, median of "
           f"{args.repeat}; every distributed result "
           f"bit-identical to the one-process result")
     base_cpu = statistics.median(cpu["1 process, 1 thread"])

@@ -130,3 +130,20 @@ def test_pricing_a_shards_series_alone_gives_the_same_bytes(seed):
     for column in ("pnl", "value0", "vol"):
         np.testing.assert_array_equal(alone[column].to_numpy(),
                                       whole.loc[alone.index, column].to_numpy())
+
+
+def test_partitioned_files_cut_evenly_at_row_groups(tmp_path):
+    """partition_positions sorts each file by account (an account's rows stay in source
+    order, checked by _check_shards): row groups hold disjoint account ranges, so a plan of
+    more shards than files cuts inside the files, into near-equal shards."""
+    table = _positions(20_000, 400, 4)
+    files = pmfast.distributed.partition_positions(table, tmp_path / "parts", 2,
+                                                   row_group_size=250)
+    for f in files:
+        ids = pq.read_table(f).column("account").to_numpy(zero_copy_only=False)
+        assert (ids[1:] >= ids[:-1]).all()
+    shards = pmfast.distributed.plan_shards(tmp_path / "parts", 8)
+    assert len(shards) == 8
+    sizes = [read_shard(s.pieces).num_rows for s in shards]
+    assert max(sizes) < 1.5 * min(sizes), sizes
+    _check_shards(shards, table)

@@ -290,10 +290,12 @@ def partition_positions(positions, out_dir, partitions, *, row_group_size=1 << 2
     """Rewrite a positions table into a dataset of ``partitions`` Parquet files, each holding
     every row of a contiguous range of accounts (of near-equal row counts).
 
-    Rows keep their relative order (an account's rows are netted in input order, so the
-    dataset margins bit-identically to the source). Two passes over the source: the account
-    column, then the rows one batch at a time, so only one column of the whole table is held
-    in memory.
+    Each file is sorted by account, and an account's rows keep their input order (they are
+    netted in input order, so the dataset margins bit-identically to the source); row groups
+    then cover disjoint account ranges, so shards can be cut at any row group. Two passes
+    over the source (the account column, then the rows one batch at a time), then one over
+    each written file: at most one column of the whole table, or one file, is held in
+    memory.
 
     Parameters
     ----------
@@ -364,4 +366,16 @@ def partition_positions(positions, out_dir, partitions, *, row_group_size=1 << 2
         for w in writers:
             if w is not None:
                 w.close()
-    return [p for p, w in zip(paths, writers) if w is not None]
+    written = [p for p, w in zip(paths, writers) if w is not None]
+    for path in written:    # pass 3, one file at a time
+        _sort_by_account(path, row_group_size)
+    return written
+
+
+def _sort_by_account(path, row_group_size):
+    """Rewrite one written file sorted by account, an account's rows in their input order
+    (Arrow's sort is stable): its row groups then hold disjoint account ranges, so a plan can
+    cut shards at any row group instead of only at files."""
+    table = pq.read_table(path)
+    order = pc.sort_indices(table.column(ACCOUNT).cast(pa.string()))
+    pq.write_table(table.take(order), path, row_group_size=row_group_size)

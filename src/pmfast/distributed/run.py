@@ -224,12 +224,14 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
     # the reference tables validated once, in one task, for the pricing task and every shard
     # (in raise mode it is also the check one machine's Book makes of rows nobody holds)
     stamp = time.time_ns()
+    # (priorities: every shard's aggregation waits for these two, so they go first)
     book_ref_future = client.submit(book_reference, ref_future, errors, task_threads,
-                                    pure=False, key=f"pmfast-reference-{stamp}") \
-        if whole else None
+                                    pure=False, key=f"pmfast-reference-{stamp}",
+                                    priority=20) if whole else None
     priced_future = client.submit(price_once, book_ref_future, rules, method, task_threads,
                                   shared_future, table, pure=False,
-                                  key=f"pmfast-price-once-{stamp}") if priced else None
+                                  key=f"pmfast-price-once-{stamp}", priority=10) \
+        if priced else None
     parts = _part_paths(output, shards)
     futures = [_submit(client, shard, ref_future, method, rules, task_threads, errors, table,
                        shared_future, priced_future, part, whole, book_ref_future)
