@@ -131,7 +131,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--method", choices=["pm", "regt", "both"], default="pm")
     ap.add_argument("--shards", type=int, default=None,
-                    help="most shards of a distributed run (default: one per task slot)")
+                    help="most shards of a distributed run (default: the library's, two per "
+                         "task slot)")
     ap.add_argument("--per-shard-pricing", action="store_true",
                     help="pm: each shard prices what it holds (before price-once)")
     args = ap.parse_args()
@@ -184,7 +185,7 @@ def main():
             if n_workers is None:
                 accounts = _one_process(paths, args.method, n_threads)
             else:
-                # --shards (default None: one shard per task slot)
+                # --shards (default None: the library's default, two per task slot)
                 run = _distributed(client, paths, parts, args.method, n_threads, args.shards)
                 accounts = run.accounts
                 last_runs[n_workers] = run
@@ -203,7 +204,7 @@ def main():
     base = statistics.median(times["1 process, 1 thread"])
     print(f"\n{args.workload}, method {args.method}, {len(reference):,} accounts, "
           f"dataset of {args.partitions} files, "
-          f"{args.shards or 'one'} shard(s){'' if args.shards else ' per task slot'}, median of "
+          f"{args.shards or 'two'} shard(s){'' if args.shards else ' per task slot'}, median of "
           f"{args.repeat}; every distributed result "
           f"bit-identical to the one-process result")
     base_cpu = statistics.median(cpu["1 process, 1 thread"])

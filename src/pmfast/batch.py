@@ -174,7 +174,7 @@ def _batch_safety_net(run, errors):
         run.accounts = mark_rejected(table, set(run.errors["account"]))
 
 
-def _strategy_margin(book, rules, market, n_threads, errors, pairing="optimal"):
+def strategy_margin_on(book, rules, market, n_threads, errors, pairing="optimal"):
     """Reg T on the run's market snapshot (resolved under the portfolio-margin rule set
     ``rules`` when portfolio margin did not run); ``pairing`` is its method (optimal|greedy)."""
     if market is None:
@@ -208,7 +208,7 @@ def run_book(book, *, rules="finra-cpm", method="both", n_threads=None, progress
         if not _same_accounts(pm.accounts["account"], book):
             pm.accounts = _one_row_per_account(pm.accounts, book)
     if method in ("regt", "both", "all"):
-        regt = stages.run("reg t", _strategy_margin, book, rules, market, n_threads, errors,
+        regt = stages.run("reg t", strategy_margin_on, book, rules, market, n_threads, errors,
                           pairing)
     run_errors = _run_errors(book, pm, regt)
     accounts = stages.run("join", _join_accounts, book, pm, regt, set(run_errors["account"]))

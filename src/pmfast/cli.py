@@ -68,8 +68,8 @@ def _distributed_options(command):
             click.option("--workers", type=click.IntRange(min=1), default=None,
                          help="margin on a local Dask cluster of N worker processes"),
             click.option("--partitions", type=click.IntRange(min=1), default=None,
-                         help="most account shards of a distributed run (default: the "
-                              "workers' slots)")]):
+                         help="most account shards of a distributed run (default: twice "
+                              "the workers' slots)")]):
         command = option(command)
     return command
 

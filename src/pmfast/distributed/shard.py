@@ -55,7 +55,7 @@ def _pm(book, rules, n_threads, errors, shared=None, priced=None):
 
 
 def _regt(book, rules, n_threads, errors, shared=None, priced=None):
-    regt = batch._strategy_margin(book, rules, priced and priced.market, n_threads, errors)
+    regt = batch.strategy_margin_on(book, rules, priced and priced.market, n_threads, errors)
     return regt.accounts, regt.errors
 
 
@@ -96,8 +96,8 @@ METHODS = {
     "regt": ("regt", _regt),
     "both": ("both", _batch("both")),
     "sim": ("sim", _sim),
-    "all": ("all", _batch("all")),      # pm, regt and sim joined: the command line's --method all
-    "span": ("span", None),    # margin_shard calls ``span``: no Book, no batch
+    "all": ("all", _batch("all")),  # pm, regt and sim joined: the command line's --method all
+    "span": ("span", None),         # margin_loaded calls ``span``: no Book, no batch
 }
 
 
