@@ -97,7 +97,8 @@ def _shard_profile(paths, parts, method):
     from pmfast.distributed.shard import Reference, held_instruments, margin_shard
     from pmfast.io import to_arrow
     W.env_threads(1)
-    shard = plan_shards(parts, 10**9)[0]
+    first_file = sorted(pathlib.Path(parts).glob("*.parquet"))[0]
+    shard = plan_shards(first_file, 1)[0]     # the whole first partition file, one shard
     ref = Reference(to_arrow(paths["instruments"], "instruments").combine_chunks(),
                     to_arrow(paths["underlyings"], "underlyings").combine_chunks(),
                     to_arrow(paths["product_groups"], "product_groups").combine_chunks(),
