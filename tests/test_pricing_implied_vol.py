@@ -2,7 +2,7 @@
 exact limits, thread determinism and bad input."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 from scipy.special import ndtr
 
 import pmfast
@@ -72,6 +72,9 @@ option = st.tuples(st.sampled_from([1, -1]), st.floats(0.5, 2.0), st.floats(0.02
 
 @settings(max_examples=25, deadline=None)
 @given(st.lists(option, min_size=1, max_size=8), st.sampled_from(["bsm", "bjs2002"]))
+# found by hypothesis: a deep in-the-money call (S = 150, T = 3, vol 10.9%) where the twin's
+# brentq stops 7e-6 (relative) short of the vol the price was made with, and pmfast does not
+@example([(1, 1.5, 3.0, 0.09765625, 0.01953125, 0.109375)], "bjs2002")
 def test_matches_brentq_twin(opts, model):
     right, m, T, r, q, v = (np.array(c) for c in zip(*opts))
     S = 100.0 * m
@@ -82,7 +85,11 @@ def test_matches_brentq_twin(opts, model):
     want = ref.implied_vol(price, right, S, 100.0, T, r, q, style=style, model=model)
     ok = (_vega(S, 100.0, T, r, q, v) > 1e-2) & ~np.isnan(want)
     ok &= price > ref.zero_vol_value(right, S, 100.0, T, r, q, model != "bsm") + 1e-9
-    np.testing.assert_allclose(got[ok], want[ok], rtol=1e-6)
+    # the twin agrees to 1e-6, or pmfast is closer than the twin to the vol the price was made
+    # with (brentq's own tolerance, not pmfast's, is then the difference)
+    agree = np.isclose(got, want, rtol=1e-6, atol=0.0)
+    closer = np.abs(got - v) <= np.abs(want - v)
+    assert np.all((agree | closer)[ok]), (got[ok], want[ok], v[ok])
 
 
 def test_prices_that_cannot_be_inverted_give_nan():
