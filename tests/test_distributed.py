@@ -369,36 +369,6 @@ def test_price_once_gives_one_machines_risk_arrays(book):
     np.testing.assert_array_equal(reval.value0, one.value0)
 
 
-def test_split_pricing_merges_to_one_pricing(book):
-    """The pricing split over task slots (``price_once(part=(k, n))`` + ``merge_priced``):
-    every array the bytes of the one-task pricing, portfolio margin's and simulation margin's
-    (grid mode with volatility and rate moves, whose premium tables span the instruments
-    table), under rules with several scenario sets and the concentration overlay."""
-    from pmfast.distributed.run import _read_reference
-    from pmfast.distributed.shard import book_reference, merge_priced, price_once
-    from pmfast.simulation import run as sim_run
-    ref = _ref(book)
-    reference = _read_reference(ref["instruments"], ref["underlyings"], ref["product_groups"],
-                                AS_OF, RATE)
-    book_ref = book_reference(reference, "raise", 1)
-    empty = pmfast.Book.of_reference(pq.read_table(book / "positions.parquet"), book_ref)
-    shared = (sim_run.demo_set(empty, n=40, seed=3), {"revaluation": "grid"})
-    whole = price_once(book_ref, "house", "all", 1, shared)
-    for n in (2, 3):
-        split = merge_priced(*(price_once(book_ref, "house", "all", 1, shared, part=(k, n))
-                               for k in range(n)))
-        assert len(whole.revaluation.sets) == len(split.revaluation.sets) > 1
-        for mine, theirs in zip(split.revaluation.sets, whole.revaluation.sets):
-            np.testing.assert_array_equal(mine.pnl, theirs.pnl)
-            np.testing.assert_array_equal(mine.value0, theirs.value0)
-        for name in ("concentration", "value0", "minimum_per_unit", "long_cap"):
-            np.testing.assert_array_equal(getattr(split.revaluation, name),
-                                          getattr(whole.revaluation, name))
-        assert whole.sim.risk.dtype == np.float32 and whole.sim.risk.shape[0] > 1000
-        for name in ("row", "risk", "value0"):
-            np.testing.assert_array_equal(getattr(split.sim, name), getattr(whole.sim, name))
-
-
 @pytest.mark.parametrize("method", ["pm", "regt", "both"])
 def test_priced_in_each_shard_or_once_is_the_same(client, book, method):
     single, _ = _single(book / "positions.parquet", book, method)

@@ -360,32 +360,24 @@ def _prepare(book, rules, n_threads, errors, market=None):
     return run.rules, run.n_threads, run.inputs, run.vol, run.rejected, run.errors, run.groups
 
 
-def set_risk_array(book, rules, inputs, vol, groups, scenario_set, nt, value0=None,
-                   only=None):
+def set_risk_array(book, rules, inputs, vol, groups, scenario_set, nt, value0=None):
     """Risk array of one scenario set as the aggregation takes it (rows of options whose
     volatility is bad zeroed: no margined account holds them), V_0, and the groups' market
-    moves. ``value0``: V_0 from an earlier set (not repriced). ``only``: bool per instrument,
-    price these rows (the others are zero, V_0 NaN; a split pricing's part). Shared with
-    ``pmfast.WhatIf``."""
+    moves. ``value0``: V_0 from an earlier set (not repriced). Shared with ``pmfast.WhatIf``."""
     moves, market = class_moves(groups, book, scenario_set)
-    pnl, value0 = risk_array(book, rules, inputs, vol.vol, moves, scenario_set,
-                             skip=_skipped(vol, only), n_threads=nt, value0=value0)
+    pnl, value0 = risk_array(book, rules, inputs, vol.vol, moves, scenario_set, skip=vol.bad,
+                             n_threads=nt, value0=value0)
     return np.ascontiguousarray(np.nan_to_num(pnl, nan=0.0)), value0, market
 
 
-def _skipped(vol, only):
-    """Rows a risk array does not price: bad volatility, and those outside ``only``."""
-    return vol.bad if only is None else vol.bad | ~np.asarray(only, dtype=bool)
-
-
-def concentration_risk_array(book, rules, inputs, vol, nt, value0=None, only=None):
+def concentration_risk_array(book, rules, inputs, vol, nt, value0=None):
     """[n_instruments, 4] P&L per unit at (-large, +large, -other, +other) x leverage
-    (``value0``: V_0 from a scenario set, not repriced; ``only``: as ``set_risk_array``)."""
+    (``value0``: V_0 from a scenario set, not repriced)."""
     lev = _np(book.underlyings.column("leverage")).astype(np.float64)
     moves = np.maximum(lev[:, None] * _concentration_set(rules)[None, :], -1.0)
     flat = ScenarioSet(name="concentration", points=4)  # 4 moves given explicitly
-    pnl, _ = risk_array(book, rules, inputs, vol.vol, moves, flat, skip=_skipped(vol, only),
-                        n_threads=nt, value0=value0)
+    pnl, _ = risk_array(book, rules, inputs, vol.vol, moves, flat, skip=vol.bad, n_threads=nt,
+                        value0=value0)
     return np.ascontiguousarray(np.nan_to_num(pnl, nan=0.0))
 
 

@@ -55,10 +55,8 @@ class Revaluation:
         return self.minimum_per_unit, self.long_cap
 
 
-def revalue(book, run, only=None):
-    """The :class:`Revaluation` of ``book`` for ``run`` (a ``portfolio.RunInputs``).
-    ``only``: bool per instrument, price these rows only (one part of a split pricing; see
-    :func:`merge`), the others zero."""
+def revalue(book, run):
+    """The :class:`Revaluation` of ``book`` for ``run`` (a ``portfolio.RunInputs``)."""
     from pmfast.portfolio import _minimum_rule, concentration_risk_array, set_risk_array
     from pmfast.scenarios import scenario_labels
     rules, nt, inputs, vol = run.rules, run.n_threads, run.inputs, run.vol
@@ -67,34 +65,12 @@ def revalue(book, run, only=None):
     with stage("price_glue"):
         for ss in rules.scenario_sets:
             pnl, value0, market = set_risk_array(book, rules, inputs, vol, run.groups, ss, nt,
-                                                 value0, only=only)
+                                                 value0)
             sets.append(RiskArrays(ss, pnl, value0, scenario_labels(market, ss), market))
         per_unit, long_cap = _minimum_rule(rules, inputs, value0)
         concentration = (None if rules.concentration is None else
-                         concentration_risk_array(book, rules, inputs, vol, nt, value0,
-                                                  only=only))
+                         concentration_risk_array(book, rules, inputs, vol, nt, value0))
     return Revaluation(tuple(sets), concentration, value0, per_unit, long_cap)
-
-
-def merge(parts, rows):
-    """One :class:`Revaluation` from the parts of a split pricing: ``parts[k]`` priced the
-    instruments ``rows[k]`` (bool masks that cover every instrument once). Every array is
-    per instrument and a row's values do not depend on which other rows were priced with
-    it, so the result is the bytes of one ``revalue`` over all of them."""
-    def take(arrays):
-        out = np.array(arrays[0], copy=True)
-        for array, mask in zip(arrays[1:], rows[1:]):
-            out[mask] = array[mask]
-        return out
-    first = parts[0]
-    sets = tuple(RiskArrays(ra.scenario_set, take([p.sets[i].pnl for p in parts]),
-                            take([p.sets[i].value0 for p in parts]), ra.labels, ra.market_moves)
-                 for i, ra in enumerate(first.sets))
-    concentration = None if first.concentration is None else \
-        take([p.concentration for p in parts])
-    return Revaluation(sets, concentration, take([p.value0 for p in parts]),
-                       take([p.minimum_per_unit for p in parts]),
-                       take([p.long_cap for p in parts]))
 
 
 def grid_as_explicit(book, groups, grid):

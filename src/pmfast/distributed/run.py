@@ -15,7 +15,7 @@ from pmfast.book import ERROR_MODES, parse_as_of, _parse_rate
 from pmfast.distributed.partition import plan_shards, source_files
 from pmfast.distributed.shard import (EMPTY_POSITIONS, METHODS, Reference, Written,
                                       batch_simulation, book_reference, column_sums,
-                                      load_shard, margin_loaded, merge_priced,
+                                      load_shard, margin_loaded,
                                       price_once, whole_instruments, written)
 from pmfast.errors import InputError
 from pmfast.io import to_arrow
@@ -218,8 +218,7 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
     rules = pmfast.RuleSet.load(rules)
     reference = _read_reference(instruments, underlyings, product_groups, as_of, rate)
     slots = _host_task_slots(client)
-    n_slots = max(1, sum(slots.values()))
-    shards = plan_shards(positions, partitions or SHARDS_PER_SLOT * n_slots)
+    shards = plan_shards(positions, partitions or SHARDS_PER_SLOT * max(1, sum(slots.values())))
     times["plan"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -236,8 +235,9 @@ def margin(client, positions, instruments, underlyings, *, product_groups=None, 
     book_ref_future = client.submit(book_reference, ref_future, errors, task_threads,
                                     pure=False, key=f"pmfast-reference-{stamp}",
                                     priority=20) if whole else None
-    priced_future = _submit_pricing(client, book_ref_future, rules, method, task_threads,
-                                    shared_future, table, min(len(shards), n_slots), stamp) \
+    priced_future = client.submit(price_once, book_ref_future, rules, method, task_threads,
+                                  shared_future, table, pure=False,
+                                  key=f"pmfast-price-once-{stamp}", priority=10) \
         if priced else None
     parts = _part_paths(output, shards)
     futures = [_submit(client, shard, ref_future, method, rules, task_threads, errors, table,
@@ -346,21 +346,6 @@ def _span_shared(span_params, round_scan, span_rules=None):
     options = {} if span_rules is None else {"rules": read_span_rules(span_rules)}
     return params, dict(options, **({} if round_scan is None else
                                      {"round_scan": bool(round_scan)}))
-
-
-def _submit_pricing(client, book_ref_future, rules, method, task_threads, shared_future, table,
-                    n_parts, stamp):
-    """The run's pricing: one task, or ``n_parts`` tasks over contiguous ranges of instruments
-    (one per task slot, so no slot waits on one pricing task) joined by a merge task; ahead of
-    the shards' loads (every aggregation waits for it). Returns the ``Priced`` future."""
-    parts = [client.submit(price_once, book_ref_future, rules, method, task_threads,
-                           shared_future, table, (k, n_parts), pure=False,
-                           key=f"pmfast-price-{k}-{stamp}", priority=10)
-             for k in range(n_parts)]
-    if n_parts == 1:
-        return parts[0]
-    return client.submit(merge_priced, *parts, pure=False, key=f"pmfast-priced-{stamp}",
-                         priority=10)
 
 
 def _submit(client, shard, ref_future, method, rules, task_threads, errors, table,

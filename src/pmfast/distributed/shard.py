@@ -14,7 +14,6 @@ import dataclasses
 import os
 import time
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -113,15 +112,11 @@ def book_reference(reference, errors, n_threads):
                                  rate=reference.rate, errors=errors, n_threads=n_threads)
 
 
-def price_once(book_ref, rules, method, n_threads, shared=None, table="method", part=(0, 1)):
+def price_once(book_ref, rules, method, n_threads, shared=None, table="method"):
     """One task of a run: the ``Priced`` of every series of the run's instruments table (a Book
     with no positions on ``book_ref``, the ``BookReference``; per-series pricing, so the same
     bytes as one machine's), shared by every shard, whose Books on the same reference carry
-    the same instrument codes. None where there is nothing to share (crypto rules, SPAN).
-
-    ``part=(k, n)``: price the k-th of n contiguous ranges of instrument codes only (the
-    market snapshot is always whole), so n tasks on n slots share the pricing;
-    :func:`merge_priced` joins them."""
+    the same instrument codes. None where there is nothing to share (crypto rules, SPAN)."""
     from pmfast.market import resolve_market
     from pmfast.portfolio import prepare
     from pmfast.revaluation import revalue
@@ -135,46 +130,18 @@ def price_once(book_ref, rules, method, n_threads, shared=None, table="method", 
         return None                                # index under these rules: one machine's error
     rules = pmfast.RuleSet.load(rules)
     market = resolve_market(book, rules, n_threads=n_threads)
-    only = part_rows(book.instruments.num_rows, *part)
-    revaluation = revalue(book, prepare(book, rules, n_threads, "collect", market), only) \
+    revaluation = revalue(book, prepare(book, rules, n_threads, "collect", market)) \
         if method in ("pm", "both", "all") else None
     sim = _price_simulation(book, rules, method == "all" or table == "batch", market, shared,
-                            n_threads, only) \
+                            n_threads) \
         if method in ("sim", "all") else None
     return Priced(market, revaluation, sim)
 
 
-def part_rows(n, k, parts):
-    """bool mask of the k-th of ``parts`` contiguous, near-equal ranges of ``n`` rows (None
-    for one part: every row)."""
-    if parts == 1:
-        return None
-    edges = np.linspace(0, n, parts + 1).round().astype(np.int64)
-    mask = np.zeros(n, dtype=bool)
-    mask[edges[k]:edges[k + 1]] = True
-    return mask
-
-
-def merge_priced(*parts):
-    """The ``Priced`` of a split pricing: ``parts[k]`` from ``price_once(part=(k, n))``; the
-    same bytes as one ``price_once`` (each array is per instrument, each row priced alone)."""
-    from pmfast.revaluation import merge
-    from pmfast.simulation.revalue import merge as merge_sim
-    first = parts[0]
-    if first is None:
-        return None
-    n = len(first.market.status)
-    rows = [part_rows(n, k, len(parts)) for k in range(len(parts))]
-    revaluation = None if first.revaluation is None else \
-        merge([p.revaluation for p in parts], rows)
-    sim = None if first.sim is None else merge_sim([p.sim for p in parts])
-    return Priced(first.market, revaluation, sim)
-
-
-def _price_simulation(book, rules, in_batch, market, shared, n_threads, only=None):
-    """Simulation margin's risk rows of every instrument (``only``: of these), under the
-    market the shards use: the run's rules for ``simulation_margin`` itself; inside a batch
-    (``all``, or the joined table) the batch's (``sim_run.snapshot``)."""
+def _price_simulation(book, rules, in_batch, market, shared, n_threads):
+    """Simulation margin's risk rows of every instrument, under the market the shards use:
+    the run's rules for ``simulation_margin`` itself; inside a batch (``all``, or the joined
+    table) the batch's (``sim_run.snapshot``)."""
     from pmfast.market import resolve_market
     from pmfast.simulation import run as sim_run
     from pmfast.simulation.market import book_market
@@ -185,7 +152,7 @@ def _price_simulation(book, rules, in_batch, market, shared, n_threads, only=Non
         market = sim_run.snapshot(market) or resolve_market(book, rules, n_threads=n_threads)
     sim_market = book_market(book, rules, "collect", n_threads, snapshot=market)
     return revalue_instruments(book, sim_market, scenarios, options["revaluation"],
-                               n_threads=n_threads, only=only)
+                               n_threads=n_threads)
 
 
 def _book(positions, reference, instruments, errors, n_threads):

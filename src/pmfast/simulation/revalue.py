@@ -87,37 +87,15 @@ def revalue_series(book, market, scen, series, revaluation, grid_points, n_threa
 
 
 def revalue_instruments(book, market, scen, revaluation="grid", grid_points=GRID_POINTS,
-                        n_threads=1, only=None):
+                        n_threads=1):
     """Every instrument the market can value, priced once (``SimRevaluation``): what a
-    distributed run shares with its shards instead of pricing in each. ``only``: bool per
-    instrument, these rows only (one part of a split pricing, see :func:`merge`)."""
-    priced = ~market.bad if only is None else ~market.bad & np.asarray(only, dtype=bool)
-    series = np.flatnonzero(priced).astype(np.int64)
+    distributed run shares with its shards instead of pricing in each."""
+    series = np.flatnonzero(~market.bad).astype(np.int64)
     risk, value0 = revalue_series(book, market, scen, series, revaluation, grid_points,
                                   n_threads)
     row = np.full(len(market.bad), -1, dtype=np.int64)
     row[series] = np.arange(len(series))
     return SimRevaluation(row, risk, value0, revaluation_key(scen, market, revaluation))
-
-
-def merge(parts):
-    """One ``SimRevaluation`` from the parts of a split pricing (each priced a disjoint set
-    of instruments, ``revalue_instruments(only=)``): a row depends on its series and its
-    premium table only, and a table spans the same members in every part (held or priced or
-    not: :func:`_table_members`), so the rows are those of one call over all instruments."""
-    key = parts[0].key
-    if any(p.key != key for p in parts):
-        raise ValueError("merge: parts priced for different sets, modes or models")
-    codes = np.flatnonzero(np.any([p.row >= 0 for p in parts], axis=0))
-    row = np.full(len(parts[0].row), -1, dtype=np.int64)
-    row[codes] = np.arange(len(codes))
-    risk = np.empty((len(codes), parts[0].risk.shape[1]), dtype=parts[0].risk.dtype)
-    value0 = np.empty(len(codes))
-    for p in parts:
-        mine = np.flatnonzero(p.row >= 0)
-        risk[row[mine]] = p.risk[p.row[mine]]
-        value0[row[mine]] = p.value0[p.row[mine]]
-    return SimRevaluation(row, risk, value0, key)
 
 
 def _on_grid(market, codes, horizon_days):
