@@ -6,7 +6,7 @@
 
 The workload of performance.md is generated once into ``--data-dir`` (reused), and its positions
 rewritten by ``pmfast.distributed.partition_positions`` into ``--partitions`` account ranges
-(timed, once); the distributed runs cut it into one shard per task slot (the default). Then,
+(timed, once); the distributed runs cut it into two shards per task slot (the default; --shards). Then,
 interleaved ``--repeat`` times (so machine load hits every configuration alike), each timed
 from the Parquet files to the per-account table in the client's memory:
 
