@@ -6,9 +6,9 @@
 
 The workload of performance.md is generated once into ``--data-dir`` (reused), and its positions
 rewritten by ``pmfast.distributed.partition_positions`` into ``--partitions`` account ranges
-(timed, once); the distributed runs cut it into two shards per task slot (the default; --shards). Then,
-interleaved ``--repeat`` times (so machine load hits every configuration alike), each timed
-from the Parquet files to the per-account table in the client's memory:
+(timed, once); the distributed runs cut it into two shards per task slot (the default;
+``--shards``). Then, interleaved ``--repeat`` times (so machine load hits every configuration
+alike), each timed from the Parquet files to the per-account table in the client's memory:
 
 * one process: ``pmfast.Book`` + ``portfolio_margin`` (or ``strategy_margin``, or the batch's
   joined table for ``both``) from the single positions file, on 1 and 2 threads (pyarrow's pool
