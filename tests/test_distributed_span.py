@@ -101,3 +101,18 @@ def test_cli_span_scheduler_writes_the_single_machine_tables(client, span_book, 
     bad = run(tmp_path / "x.parquet", "--scheduler", client.scheduler.address, "--report",
               str(tmp_path / "r.html"))
     assert bad.exit_code == 2 and "single-machine" in bad.output
+
+
+def test_span_results_written_by_the_workers(client, takas, span_book, tmp_path):
+    """``output=`` with SPAN: the workers write the per-account table, the combined-commodity
+    breakdown still comes back, and the files read back are one machine's table."""
+    folder, _ = span_book
+    single = pmfast.span_margin(folder / "positions.parquet", takas, n_threads=1)
+    run = pmfast.distributed.margin(client, folder / "parts", None, None, method="span",
+                                    span_params=takas, partitions=3, output=tmp_path / "out")
+    assert run.accounts is None and run.n_accounts == len(single.accounts)
+    single.accounts.to_parquet(tmp_path / "one.parquet", index=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out"),
+                                  pd.read_parquet(tmp_path / "one.parquet"), check_exact=True)
+    pd.testing.assert_frame_equal(run.combined.reset_index(drop=True),
+                                  single.combined.reset_index(drop=True), check_exact=True)
