@@ -28,6 +28,7 @@ from pmfast.revaluation import revalue
 from pmfast.scenarios import _np
 from pmfast.schema import format_ids
 from pmfast.trade_input import account_code, summed_trade
+from pmfast.trade_result import BeforeAfter
 
 # a position's sort key inside an account: class rank x stride + instrument code (codes are
 # int32, so instruments added to a session never reorder the keys of cached accounts)
@@ -53,24 +54,12 @@ class AccountMargin:
 
 
 @dataclass(frozen=True)
-class WhatIfResult:
+class WhatIfResult(BeforeAfter):
     """The account's margin before and after a trade; ``change = after - before``."""
     account: str
     trade: dict
     before: AccountMargin
     after: AccountMargin
-
-    @property
-    def requirement_before(self):
-        return self.before.requirement
-
-    @property
-    def requirement_after(self):
-        return self.after.requirement
-
-    @property
-    def change(self):
-        return self.after.requirement - self.before.requirement
 
     def __repr__(self):
         return (f"WhatIfResult({self.account!r}: requirement {self.before.requirement:,.2f} -> "

@@ -16,6 +16,7 @@ from pmfast.scenarios import _np
 from pmfast.errors import InputError
 from pmfast.schema import format_ids
 from pmfast.trade_input import account_code, summed_trade
+from pmfast.trade_result import BeforeAfter
 
 
 @dataclass(frozen=True)
@@ -62,23 +63,11 @@ class CryptoAccountMargin:
 
 
 @dataclass(frozen=True)
-class CryptoWhatIfResult:
+class CryptoWhatIfResult(BeforeAfter):
     account: str
     trade: dict
     before: CryptoAccountMargin
     after: CryptoAccountMargin
-
-    @property
-    def requirement_before(self):
-        return self.before.requirement
-
-    @property
-    def requirement_after(self):
-        return self.after.requirement
-
-    @property
-    def change(self):
-        return self.after.requirement - self.before.requirement
 
 
 class CryptoWhatIf:
