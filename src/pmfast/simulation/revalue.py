@@ -69,16 +69,17 @@ def revalue_series(book, market, scen, series, revaluation, grid_points, n_threa
     """(risk, value0) of instrument codes ``series`` (each valued by the market) over ``scen``
     (a set holding every underlying of them, missing ones held unchanged)."""
     und_code = market.inputs["und_code"]
+    on_grid = use_grid(scen, revaluation)
     grid = None
     priced = series
-    if use_grid(scen, revaluation):
+    if on_grid:
         span = _table_members(market, scen, series)
         priced = np.concatenate([series, span]) if span.size else series
     und_ids = _np(book.underlyings.column("underlying")).astype(str)
     needed, und_of_series = np.unique(und_code[priced], return_inverse=True)
     sub = scen.select(und_ids[needed], missing="zero")
-    if use_grid(scen, revaluation):
-        grid = _grid_tables(market, priced, und_of_series, sub, grid_points)
+    if on_grid:
+        grid = _grid_tables(market, priced, sub, grid_points)
     risk, value0 = _revalue(book, market, priced, und_of_series, sub, n_threads, grid)
     n = len(series)
     if len(priced) > n:   # the table members priced only to span the tables
@@ -107,6 +108,8 @@ def _on_grid(market, codes, horizon_days):
 
 
 def _table_key(market, codes):
+    """(underlying, right, expiry, yield) per instrument code: what a premium table is
+    shared by."""
     inp = market.inputs
     return np.column_stack([inp["und_code"][codes].astype(np.float64),
                             inp["right"][codes].astype(np.float64), inp["T"][codes],
@@ -135,7 +138,7 @@ def _table_members(market, scen, series):
     return others[share].astype(np.int64)
 
 
-def _grid_tables(market, held, und_of_series, scen, grid_points):
+def _grid_tables(market, held, scen, grid_points):
     """Premium table of each priced series (-1: full revaluation): American series with time
     left after the horizon share a table per (underlying, right, expiry, yield)."""
     try:
@@ -144,15 +147,12 @@ def _grid_tables(market, held, und_of_series, scen, grid_points):
         raise InputError(f"grid_points must be two integers, not {grid_points!r}") from None
     if n_spot < 4 or n_vol < 4:
         raise InputError(f"grid_points must be >= 4 each, not {grid_points!r}")
-    inp = market.inputs
     on_grid = _on_grid(market, held, scen.horizon_days)
     table = np.full(len(held), -1, dtype=np.int32)
     rows = np.flatnonzero(on_grid)
     if rows.size:
-        keys = np.column_stack([und_of_series[rows].astype(np.float64),
-                                inp["right"][held][rows].astype(np.float64),
-                                inp["T"][held][rows], inp["q"][held][rows]])
-        _, table[rows] = np.unique(keys, axis=0, return_inverse=True)
+        _, table[rows] = np.unique(_table_key(market, held[rows]), axis=0,
+                                   return_inverse=True)
     return (table, int(table.max()) + 1 if rows.size else 0, n_spot, n_vol, *GRID_MAX_STEP,
             *GRID_MAX_NODES)
 
