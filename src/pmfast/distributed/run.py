@@ -110,9 +110,9 @@ def _check_reference(reference, n_threads):
     held or not, and no shard sees the rows its accounts do not hold: validate the reference
     tables once, with no positions (what the methods reject, an instrument the market cannot
     value, counts only where an account holds it, which the shards see)."""
-    pmfast.Book(EMPTY_POSITIONS, reference.instruments, reference.underlyings,
-                product_groups=reference.product_groups, as_of=reference.as_of,
-                rate=reference.rate, errors="raise", n_threads=n_threads)
+    pmfast.Book.reference(reference.instruments, reference.underlyings,
+                          reference.product_groups, as_of=reference.as_of,
+                          rate=reference.rate, errors="raise", n_threads=n_threads)
 
 
 def _concat_parts(frames):
@@ -306,7 +306,7 @@ def _part_paths(output, shards):
     if output is None:
         return [None] * len(shards)
     os.makedirs(output, exist_ok=True)
-    stale = glob.glob(parts_path(output, 0).replace("00000", "*"))
+    stale = glob.glob(os.path.join(glob.escape(os.fspath(output)), "part-*.parquet"))
     if stale:
         raise InputError(f"output: {os.fspath(output)} already holds result files "
                          f"({os.path.basename(stale[0])}, ...); give an empty folder")
